@@ -90,6 +90,7 @@ class _Monitor:
         self.best_val = np.inf
         self.best_flat: np.ndarray | None = None
         self.stale = 0  # iterations since the validation cost last improved
+        self.stopped_early = False
 
     def record(self, J: float, flat: np.ndarray) -> bool:
         """Record one finished iteration; True when early stopping says stop."""
@@ -103,11 +104,15 @@ class _Monitor:
             return False
         J_val = float(self.val(flat))
         self.val_costs.append(J_val)
-        if J_val < self.best_val - self.config.tol * max(abs(self.best_val), 1.0):
+        margin = self.config.tol * max(abs(self.best_val), 1.0) if self.val_costs[:-1] else 0.0
+        if J_val < self.best_val - margin:
             self.best_val, self.best_flat, self.stale = J_val, flat.copy(), 0
             return False
         self.stale += 1
-        return self.config.early_stopping and self.stale >= self.config.n_iter_no_change
+        self.stopped_early = (
+            self.config.early_stopping and self.stale >= self.config.n_iter_no_change
+        )
+        return self.stopped_early
 
 
 def _stalled(costs: list[float], tol: float) -> bool:
@@ -121,15 +126,12 @@ def _stalled(costs: list[float], tol: float) -> bool:
 def _run_gd(objective, Xb, Y, config, monitor) -> str:
     step = np.empty_like(objective.flat)
     objective(Xb, Y)  # gradient at the initial thetas; its cost is not an iteration's
-    J_start = None
     for _ in range(config.max_iter):
         np.multiply(objective.grad, config.learning_rate, out=step)
         objective.flat -= step
         J = objective(Xb, Y)
         if monitor.record(J, objective.flat):
             return "early_stopping"
-        if J_start is None:
-            J_start = J
         if _stalled(monitor.costs, config.tol):
             return "tol"
     return "max_iter"
@@ -165,9 +167,8 @@ def _run_lbfgs(objective, Xb, Y, config, monitor) -> str:
         },
     )
     np.copyto(objective.flat, result.x, casting="same_kind")
-    if monitor.val is not None and monitor.best_flat is not None and config.early_stopping:
-        if monitor.stale >= config.n_iter_no_change:
-            return "early_stopping"
+    if monitor.stopped_early:
+        return "early_stopping"
     if result.status == 0:
         return "tol"
     if result.status == 1 or len(monitor.costs) >= config.max_iter:
