@@ -257,12 +257,11 @@ def _describe_min_classes(group, *, noun, df, label, min_rows):
 def _describe_min_rows(group, *, noun, df, label, min_rows):
     counts = df[label].value_counts()
     small = counts[counts < min_rows].sort_index()
+    need = f"need at least {min_rows} rows per class for a stratified train/validation/test split"
+    if len(small) == 1:
+        return f"class {_class(small.index[0])} has {_plural(int(small.iloc[0]), 'row')}; {need}"
     listed = ", ".join(f"{_class(c)} ({_plural(int(n), 'row')})" for c, n in small.items())
-    kind = "class" if len(small) == 1 else "classes"
-    return (
-        f"{kind} {listed} below {min_rows} rows per class "
-        "(a stratified train/validation/test split needs them)"
-    )
+    return f"classes {listed}; {need}"
 
 
 def _describe_duplicates(group, *, noun, df, label, min_rows):

@@ -85,7 +85,7 @@ MALFORMED = [
         "fewrows.csv",
         table((1, "2,3.5,0"), (3, "4,5.5,0"), (5, "6,7.5,0")),
         DataValidationError,
-        "column label: class 1 (1 row) below 3 rows per class",
+        "column label: class 1 has 1 row; need at least 3 rows per class",
     ),
     (
         "duplicate columns",
@@ -208,7 +208,9 @@ def test_label_alone_is_not_a_data_set():
 def test_label_column_and_min_rows_per_class_are_configurable():
     df = pd.DataFrame({"a": range(4), "species": ["x", "y", "x", "y"]})
     assert validate_table(df, label="species", source="t", min_rows_per_class=2) is df
-    with pytest.raises(DataValidationError, match=r"classes 'x' \(2 rows\), 'y' \(2 rows\)"):
+    with pytest.raises(
+        DataValidationError, match=r"classes 'x' \(2 rows\), 'y' \(2 rows\); need at least 3"
+    ):
         validate_table(df, label="species", source="t")
 
 
