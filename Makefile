@@ -14,7 +14,7 @@ setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(PYTHON) -m uv venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(PYTHON) -m uv venv --quiet --seed --allow-existing --python $(PYTHON) $(VENV)
 	$(PYTHON) -m uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(PYTHON) -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@

@@ -1,0 +1,199 @@
+"""The `nnflow` command line.
+
+Prefect and MLflow are imported inside the commands, so `nnflow --help` stays fast.
+Exit status: 0 done; 2 bad usage or bad data (one line naming file, column, row, rule);
+1 anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from flows.errors import NnflowError, UsageError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Train, track and reproduce NumPy sigmoid networks with Prefect and MLflow.",
+)
+
+DataOpt = Annotated[str, typer.Option("--data", help="CSV or Parquet file")]
+LabelOpt = Annotated[str, typer.Option("--label", help="label column")]
+LamOpt = Annotated[float, typer.Option("--lam", help="L2 regularisation (lambda)")]
+OptimizerOpt = Annotated[str, typer.Option("--optimizer", help="lbfgs | gd | adam")]
+LrOpt = Annotated[float, typer.Option("--learning-rate", help="gd/adam step size")]
+MaxIterOpt = Annotated[int, typer.Option("--max-iter", help="iteration limit")]
+TolOpt = Annotated[float, typer.Option("--tol", help="stop when the cost improves by less")]
+BatchOpt = Annotated[int | None, typer.Option("--batch-size", help="adam mini-batch size")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="seeds init, split and shuffling")]
+ExperimentOpt = Annotated[str | None, typer.Option("--experiment",
+                                                   help="MLflow experiment (default: data stem)")]
+RegisterOpt = Annotated[bool, typer.Option("--register/--no-register",
+                                           help="register; champion if it beats the current one")]
+
+
+def parse_layers(text: str) -> list[int]:
+    """'25,25' -> [25, 25]; a clear usage error otherwise."""
+    try:
+        layers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"--hidden: expected sizes like 25 or 50,25, got {text!r}") from None
+    if not layers or any(size < 1 for size in layers):
+        raise UsageError(f"--hidden: layer sizes must be positive integers, got {text!r}")
+    return layers
+
+
+def build_params(**values) -> TrainParams:  # noqa: F821 - imported lazily
+    """Validate train options into TrainParams before any work; errors become exit 2."""
+    from pydantic import ValidationError
+
+    from flows.params import TrainParams
+
+    try:
+        return TrainParams(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "parameters"
+        raise UsageError(f"--{field.replace('_', '-')}: {first['msg']}") from None
+
+
+@app.command()
+def train(
+    data: DataOpt = "data/digits.csv",
+    label: LabelOpt = "label",
+    hidden: Annotated[str, typer.Option("--hidden", help="hidden sizes, e.g. 25 or 50,25")] = "25",
+    lam: LamOpt = 1.0,
+    optimizer: OptimizerOpt = "lbfgs",
+    learning_rate: LrOpt = 1.0,
+    max_iter: MaxIterOpt = 100,
+    tol: TolOpt = 1e-6,
+    batch_size: BatchOpt = None,
+    seed: SeedOpt = 0,
+    experiment: ExperimentOpt = None,
+    register: RegisterOpt = False,
+) -> None:
+    """Validate, prepare, train and evaluate one network; log it all to MLflow."""
+    params = build_params(data=data, label=label, hidden=parse_layers(hidden), lam=lam,
+                          optimizer=optimizer, learning_rate=learning_rate, max_iter=max_iter,
+                          tol=tol, batch_size=batch_size, seed=seed, experiment=experiment,
+                          register_model=register)
+    prepare_runtime()
+    from flows.pipeline import train_flow
+
+    with temporary_server_stopped():
+        run_id = train_flow(params)
+    report_run(run_id)
+
+
+@app.command()
+def predict(
+    model: Annotated[str, typer.Option("--model", help="run id, runs:/ or models:/ URI, "
+                                                      "'champion', or a model directory")],
+    data: Annotated[str, typer.Option("--data", help="CSV/Parquet with the feature columns")],
+    out: Annotated[str | None, typer.Option("--out", help="CSV to write (default stdout)")] = None,
+    experiment: ExperimentOpt = None,
+) -> None:
+    """Predict labels (and class probabilities) for raw rows with a logged model."""
+    prepare_runtime(prefect=False)
+    from flows.predicting import predict_file
+
+    written = predict_file(model, data, out, experiment=experiment)
+    if out:
+        typer.echo(f"wrote {written} predictions to {out}", err=True)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option("--port")] = 5000,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+) -> None:
+    """Open the MLflow UI on the tracking store (the embedded one by default)."""
+    from flows.settings import configure_environment, tracking_uri
+
+    paths = configure_environment()
+    uri = tracking_uri(paths)
+    paths.mlruns.mkdir(exist_ok=True)
+    typer.echo(f"MLflow UI for {uri} on http://{host}:{port} (Ctrl-C to stop)", err=True)
+    args = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+            "--host", host, "--port", str(port)]
+    if uri.startswith("sqlite:"):
+        args += ["--default-artifact-root", paths.artifacts.resolve().as_uri()]
+    os.execv(sys.executable, args)
+
+
+def prepare_runtime(prefect: bool = True) -> None:
+    """Project-local Prefect state, no telemetry; fail fast if PREFECT_API_URL is down."""
+    from flows.settings import configure_environment
+
+    configure_environment()
+    if prefect and os.environ.get("PREFECT_API_URL"):
+        check_prefect_api(os.environ["PREFECT_API_URL"])
+
+
+@contextlib.contextmanager
+def temporary_server_stopped():
+    """Stop Prefect's temporary server (if one was started) before we print the outcome.
+
+    Otherwise it stops at interpreter exit and its log line would follow ours, and the
+    last line of a command is ours to write (the run id, or the reason it failed).
+    """
+    try:
+        yield
+    finally:
+        from prefect.logging.handlers import APILogWorker
+        from prefect.server.api.server import SubprocessASGIServer
+
+        APILogWorker.drain_all(timeout=5)  # send the last logs while the server listens
+        server = SubprocessASGIServer._instances.get(None)
+        if server is not None and not os.environ.get("PREFECT_API_URL"):
+            server.stop()
+
+
+def check_prefect_api(url: str) -> None:
+    import httpx
+
+    try:
+        httpx.get(url.rstrip("/") + "/health", timeout=5).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise NnflowError(
+            f"Prefect API at {url} is unreachable ({type(exc).__name__}): start it with "
+            "`prefect server start`, or unset PREFECT_API_URL to use a temporary local server"
+        ) from None
+
+
+def report_run(run_id: str) -> None:
+    """The closing lines of `train`: metrics, then the run id and where to look."""
+    from flows.tracking import Tracker
+
+    run = Tracker().get_run(run_id)
+    metrics = run.data.metrics
+    summary = ", ".join(f"{k} {metrics[k]:.4f}" for k in
+                        ("train_accuracy", "val_accuracy", "test_accuracy") if k in metrics)
+    typer.echo(f"{summary}", err=False)
+    typer.echo(f"MLflow run {run_id} {run.info.status} (see it with `nnflow ui`)")
+
+
+def main() -> None:
+    """Console entry point: typed errors become one line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except NnflowError as exc:
+        typer.echo(f"nnflow: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("nnflow: aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:  # click usage errors carry their own exit code (2)
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        typer.echo(f"nnflow: error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
