@@ -43,3 +43,19 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+# Scale-out stack without Docker: Postgres-backed Prefect + MLflow servers and a Dask
+# cluster as local processes (scripts/stack.sh; settings via STACK_* variables).
+.PHONY: stack stack-stop test-stack
+
+stack: $(STAMP)
+	scripts/stack.sh start
+
+stack-stop:
+	scripts/stack.sh stop
+
+# Integration suite: fresh databases on the local PostgreSQL, servers started and stopped
+# by the tests; fails (never skips) when PostgreSQL is not reachable.
+test-stack: $(STAMP)
+	@scripts/ensure-compose.sh
+	$(BIN)/python -m pytest -q -m stack tests/stack
