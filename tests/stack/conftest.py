@@ -120,11 +120,10 @@ def stack(tmp_path_factory) -> Stack:
         "STACK_DASK_DASHBOARD_PORT": "",
         "STACK_WORKERS": "2",
     }
-    started = subprocess.run(
-        ["bash", str(STACK_SH), "start"], env=env, capture_output=True, text=True, timeout=600
-    )
-    pids = {p.stem: int(p.read_text()) for p in state.glob("*.pid") if p.read_text().strip()}
     try:
+        started = subprocess.run(
+            ["bash", str(STACK_SH), "start"], env=env, capture_output=True, text=True, timeout=600
+        )
         assert started.returncode == 0, f"stack.sh start failed:\n{started.stderr[-4000:]}"
         exported = dict(
             line.removeprefix("export ").split("=", 1)
@@ -140,14 +139,19 @@ def stack(tmp_path_factory) -> Stack:
             workdir=workdir,
         )
     finally:
+        pids = {p.stem: int(p.read_text()) for p in state.glob("*.pid") if p.read_text().strip()}
         stopped = subprocess.run(
             ["bash", str(STACK_SH), "stop"], env=env, capture_output=True, text=True, timeout=120
+        )
+        again = subprocess.run(
+            ["bash", str(STACK_SH), "stop"], env=env, capture_output=True, text=True, timeout=60
         )
         dropped = subprocess.run(
             ["bash", str(STACK_SH), "dropdb"], env=env, capture_output=True, text=True, timeout=120
         )
         survivors = {name: pid for name, pid in pids.items() if group_alive(pid)}
         assert stopped.returncode == 0, stopped.stderr
+        assert again.returncode == 0 and not again.stderr, f"stop is not idempotent: {again}"
         assert dropped.returncode == 0, dropped.stderr
         assert not survivors, f"stack.sh stop left processes running: {survivors}"
 
