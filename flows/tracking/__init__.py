@@ -129,14 +129,21 @@ class Tracker:
             # Labels are integers by nature; MLflow's hint about missing ints is noise.
             warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
             return self._log_model(run_id, thetas_path, preprocessing_path, input_example,
-                                   infer_signature(input_example, predictions))
+                                   infer_signature(input_example, predictions,
+                                                   params={"predict_method": "predict"}))
 
     def _log_model(self, run_id, thetas_path, preprocessing_path, input_example, signature):
+        # Create the LoggedModel in the run's experiment ourselves: left to Model.log it
+        # lands in the process-wide "active" experiment, where `runs:/` cannot find it.
+        experiment_id = self.client.get_run(run_id).info.experiment_id
+        logged = self.client.create_logged_model(experiment_id, name="model",
+                                                 source_run_id=run_id)
         return mlflow.models.Model.log(
             artifact_path=None,
             name="model",
             flavor=mlflow.pyfunc,
             run_id=run_id,
+            model_id=logged.model_id,
             python_model=str(_PYFUNC_MODEL),
             artifacts={"thetas": str(thetas_path), "preprocessing": str(preprocessing_path)},
             code_paths=[str(_PACKAGES / "nncore"), str(_PACKAGES / "flows")],
