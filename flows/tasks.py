@@ -8,6 +8,7 @@ rerun with new hyperparameters neither re-validates nor re-splits.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -23,6 +24,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import nncore
 from flows.data import file_digest, load_table
+from flows.environment import LOCK_NAME, environment_tags, requirements_lock
 from flows.errors import DataError
 from flows.evaluate import Evaluation, evaluate
 from flows.params import TrainParams
@@ -142,6 +144,8 @@ def record_run(tracker: Tracker, run_id: str, params: TrainParams, data: LoadedD
     with tempfile.TemporaryDirectory(prefix="nnflow-") as tmp:
         out = Path(tmp)
         thetas_path, prep_path = write_run_files(out, params, prepared, result, evaluation)
+        if (lock := requirements_lock()) is not None:  # so a replay can say what differs
+            shutil.copyfile(lock, out / LOCK_NAME)
         tracker.log_artifacts(run_id, out)
         raw = data.frame.drop(columns=[params.label])
         example = raw.head(5).astype("float64")
@@ -154,6 +158,7 @@ def record_run(tracker: Tracker, run_id: str, params: TrainParams, data: LoadedD
                         label=params.label)
     tracker.set_tags(run_id, {
         **tags,
+        **environment_tags(),
         "thetas_sha256": nncore.thetas_sha256(result.thetas),
         "converged": str(result.converged).lower(),
         "model_uri": model_info.model_uri,
