@@ -8,6 +8,7 @@ log their own runs without leaking or crossing them.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -155,6 +156,25 @@ class Tracker:
     # -- reading back ----------------------------------------------------------------
     def get_run(self, run_id: str):
         return self.client.get_run(run_id)
+
+    def find_run(self, run_id: str):
+        """The run, or None when this store has no run with that id."""
+        try:
+            return self.client.get_run(run_id)
+        except mlflow.exceptions.MlflowException:
+            return None
+
+    def experiment_name(self, experiment_id: str) -> str:
+        return self.client.get_experiment(experiment_id).name
+
+    def artifact_text(self, run_id: str, path: str) -> str | None:
+        """A small text artifact's content, or None when the run has no such artifact."""
+        with tempfile.TemporaryDirectory(prefix="nnflow-") as tmp:
+            try:
+                local = self.client.download_artifacts(run_id, path, tmp)
+            except (mlflow.exceptions.MlflowException, OSError):
+                return None
+            return Path(local).read_text(encoding="utf-8")
 
     def download_artifact(self, run_id: str, path: str, dst: Path) -> Path:
         return Path(self.client.download_artifacts(run_id, path, str(dst)))
