@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks that print ratios against peers (`make bench`)."""
