@@ -177,6 +177,73 @@ def report_run(run_id: str) -> None:
     typer.echo(f"MLflow run {run_id} {run.info.status} (see it with `nnflow ui`)")
 
 
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option("--cron", help="when to retrain (cron)")] = "0 3 * * *",
+    timezone: Annotated[str, typer.Option("--timezone", help="time zone of the cron")] = "UTC",
+    with_sweep: Annotated[bool, typer.Option("--sweep/--no-sweep",
+                                             help="also serve the sweep flow")] = False,
+    data: DataOpt = "data/digits.csv",
+    label: LabelOpt = "label",
+    hidden: Annotated[str, typer.Option("--hidden", help="hidden sizes, e.g. 25 or 50,25")] = "25",
+    lam: LamOpt = 1.0,
+    optimizer: OptimizerOpt = "lbfgs",
+    learning_rate: LrOpt = 1.0,
+    max_iter: MaxIterOpt = 100,
+    tol: TolOpt = 1e-6,
+    batch_size: BatchOpt = None,
+    seed: SeedOpt = 0,
+    experiment: ExperimentOpt = None,
+    register: RegisterOpt = False,
+) -> None:
+    """Retrain on a cron schedule, one run at a time, until Ctrl-C (needs a Prefect server)."""
+    params = build_params(data=data, label=label, hidden=parse_layers(hidden), lam=lam,
+                          optimizer=optimizer, learning_rate=learning_rate, max_iter=max_iter,
+                          tol=tol, batch_size=batch_size, seed=seed, experiment=experiment,
+                          register_model=register)
+    prepare_runtime(prefect=False)
+    from flows.serving import serve_deployments, sweep_deployment, train_deployment
+
+    deployments = [train_deployment(params, cron, timezone)]
+    if with_sweep:
+        deployments.append(sweep_deployment(params, cron, timezone))
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        raise NnflowError(
+            "serving needs a Prefect server and PREFECT_API_URL is unset: start one with "
+            "`prefect server start`, then export PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    check_prefect_api(url)
+    names = ", ".join(f"{d.flow_name}/{d.name}" for d in deployments)
+    typer.echo(f"serving {names} on {url}: cron {cron!r} ({timezone}), one run at a time; "
+               "Ctrl-C to stop", err=True)
+    serve_deployments(deployments)
+
+
+@app.command()
+def reproduce(
+    run_id: Annotated[str, typer.Argument(help="the MLflow run to replay")],
+) -> None:
+    """Replay a logged run with its own params and data; prove the new thetas identical."""
+    prepare_runtime()
+    from flows.reproduce import plan_replay, replay
+
+    plan = plan_replay(run_id)
+    if plan.environment_differences:
+        typer.echo(f"nnflow: warning: environment differs from run {run_id}'s: "
+                   f"{'; '.join(plan.environment_differences)}", err=True)
+    with temporary_server_stopped():
+        outcome = replay(plan)
+    if not outcome.exact:
+        raise NnflowError(
+            f"MLflow run {outcome.replay_run_id} differs from run {run_id}: thetas_sha256 "
+            f"{outcome.replay_sha256[:16]} != {outcome.original_sha256[:16]}, "
+            f"max_abs_theta_diff {outcome.max_abs_theta_diff:.3g}"
+        )
+    typer.echo(f"MLflow run {outcome.replay_run_id} reproduces run {run_id} exactly "
+               f"(thetas_sha256 {outcome.original_sha256[:16]})")
+
+
 def main() -> None:
     """Console entry point: typed errors become one line and an exit code."""
     try:
