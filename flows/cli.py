@@ -8,6 +8,7 @@ Exit status: 0 done; 2 bad usage or bad data (one line naming file, column, row,
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from typing import Annotated
@@ -89,6 +90,71 @@ def train(
     report_run(run_id)
 
 
+def parse_floats(option: str, texts: list[str]) -> list[float]:
+    """'0,0.3,1' (repeatable) -> [0.0, 0.3, 1.0]."""
+    try:
+        return [float(part) for text in texts for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"{option}: expected numbers like 0,0.3,1, got {texts!r}") from None
+
+
+def parse_words(texts: list[str]) -> list[str]:
+    return [part.strip() for text in texts for part in text.split(",") if part.strip()]
+
+
+@app.command()
+def sweep(
+    hidden: Annotated[list[str], typer.Option("--hidden", help="one architecture per use, "
+                                                             "e.g. --hidden 25 --hidden 50,25")],
+    lam: Annotated[list[str], typer.Option("--lam", help="values, e.g. 0,0.3,1")] = ["1"],  # noqa: B006
+    learning_rate: Annotated[list[str], typer.Option("--learning-rate")] = ["1"],  # noqa: B006
+    optimizer: Annotated[list[str], typer.Option("--optimizer")] = ["lbfgs"],  # noqa: B006
+    seed: Annotated[list[str], typer.Option("--seed")] = ["0"],  # noqa: B006
+    random: Annotated[int | None, typer.Option("--random",
+                                               help="sample N points of the grid")] = None,
+    workers: Annotated[int | None, typer.Option("--workers",
+                                                help="start a local Dask cluster")] = None,
+    dask_address: Annotated[str | None, typer.Option("--dask-address",
+                                                     help="tcp://host:8786")] = None,
+    data: DataOpt = "data/digits.csv",
+    label: LabelOpt = "label",
+    max_iter: MaxIterOpt = 100,
+    tol: TolOpt = 1e-6,
+    batch_size: BatchOpt = None,
+    split_seed: Annotated[int, typer.Option("--split-seed", help="seeds the split")] = 0,
+    experiment: ExperimentOpt = None,
+    register: Annotated[bool, typer.Option("--register/--no-register")] = True,
+) -> None:
+    """Train every point of a grid in parallel; compare in MLflow; promote the best."""
+    from pydantic import ValidationError
+
+    base = build_params(data=data, label=label, max_iter=max_iter, tol=tol,
+                        batch_size=batch_size, seed=split_seed, experiment=experiment)
+    prepare_runtime()
+    from flows.sweep import SweepParams, sweep_flow
+
+    try:
+        params = SweepParams(
+            base=base, hidden=[parse_layers(h) for h in hidden],
+            lam=parse_floats("--lam", lam),
+            learning_rate=parse_floats("--learning-rate", learning_rate),
+            optimizer=parse_words(optimizer), seed=[int(x) for x in parse_words(seed)],
+            random=random, workers=workers, dask_address=dask_address, register=register)
+    except (ValidationError, ValueError) as exc:
+        raise UsageError(f"sweep: {_first_error(exc)}") from None
+    with temporary_server_stopped():
+        parent = sweep_flow(params)
+    report_sweep(parent)
+
+
+def _first_error(exc: Exception) -> str:
+    if hasattr(exc, "errors"):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"--{where.replace('_', '-')}: {first['msg']}" if where else first["msg"]
+    return str(exc)
+
+
 @app.command()
 def predict(
     model: Annotated[str, typer.Option("--model", help="run id, runs:/ or models:/ URI, "
@@ -130,8 +196,26 @@ def prepare_runtime(prefect: bool = True) -> None:
     from flows.settings import configure_environment
 
     configure_environment()
-    if prefect and os.environ.get("PREFECT_API_URL"):
+    if not prefect:
+        return
+    if os.environ.get("PREFECT_API_URL"):
         check_prefect_api(os.environ["PREFECT_API_URL"])
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_hide_user_error_tracebacks)
+
+
+def _hide_user_error_tracebacks(record: logging.LogRecord) -> bool:
+    """Bad data or usage is reported in one line at the end, not as a stack trace.
+
+    Prefect logs every failed task with its traceback; for our typed user errors the
+    console gets the message alone (the Prefect API still receives the full record).
+    """
+    if record.exc_info and isinstance(record.exc_info[1], NnflowError):
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 @contextlib.contextmanager
@@ -175,6 +259,17 @@ def report_run(run_id: str) -> None:
                         ("train_accuracy", "val_accuracy", "test_accuracy") if k in metrics)
     typer.echo(f"{summary}", err=False)
     typer.echo(f"MLflow run {run_id} {run.info.status} (see it with `nnflow ui`)")
+
+
+def report_sweep(parent: str) -> None:
+    from flows.tracking import Tracker
+
+    run = Tracker().get_run(parent)
+    tags, metrics = run.data.tags, run.data.metrics
+    typer.echo(f"{int(metrics.get('n_points', 0))} points, {int(metrics.get('n_failed', 0))} "
+               f"failed; best val_accuracy {metrics.get('best_val_accuracy', float('nan')):.4f} "
+               f"(run {tags.get('best_run_id')})")
+    typer.echo(f"MLflow run {parent} {run.info.status} (sweep parent; see it with `nnflow ui`)")
 
 
 @app.command()

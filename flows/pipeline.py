@@ -10,9 +10,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from prefect import flow, get_run_logger, runtime
+from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 
+from flows.champion import promote
 from flows.errors import DataValidationError
 from flows.params import TrainParams
 from flows.schema import write_report
@@ -55,8 +57,19 @@ def train_flow(params: TrainParams = TrainParams()) -> str:  # noqa: B008
         evaluation = evaluate_network(result.thetas, prepared, params.lam)
         log_run(tracker, run_id, params, data, prepared, result, seconds, evaluation, tags)
         tracker.end_run(run_id)
+    if params.register_model:
+        register_model(tracker, run_id, params.experiment_name)
     publish_summary(tracker, run_id, params, evaluation.metrics)
     return run_id
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def register_model(tracker: Tracker, run_id: str, experiment: str) -> dict[str, str]:
+    """Register the finished run's model; it takes `champion` only if it is better."""
+    outcome = promote(tracker, run_id, experiment)
+    get_run_logger().info("registered %s v%s as %s: %s", outcome["model"], outcome["version"],
+                          outcome["alias"], outcome["reason"])
+    return outcome
 
 
 class failing_run:  # noqa: N801 - used as a context manager, reads like one
@@ -71,8 +84,8 @@ class failing_run:  # noqa: N801 - used as a context manager, reads like one
     def __exit__(self, exc_type, exc, tb):
         if exc is None:
             return False
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        reason = reason.splitlines()[0]
+        message = " ".join(str(exc).split())  # one line, whatever the exception holds
+        reason = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
         try:
             if isinstance(exc, DataValidationError):
                 with tempfile.TemporaryDirectory(prefix="nnflow-") as tmp:

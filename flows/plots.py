@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+# pyplot and mathtext (log-axis tick labels) are not thread-safe; sweep points plot from
+# several threads of one process.
+_LOCK = threading.Lock()
 
 
 def _pyplot():
@@ -17,6 +23,16 @@ def _pyplot():
     return plt
 
 
+def _locked(plot):
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        with _LOCK:
+            return plot(*args, **kwargs)
+
+    return wrapper
+
+
+@_locked
 def plot_cost_curve(cost_history: np.ndarray, path: Path, title: str = "") -> Path:
     """Training cost J against iteration, log-scaled when it spans decades."""
     plt = _pyplot()
@@ -36,6 +52,7 @@ def plot_cost_curve(cost_history: np.ndarray, path: Path, title: str = "") -> Pa
     return path
 
 
+@_locked
 def plot_confusion_matrix(cm: np.ndarray, classes: Sequence, path: Path, title: str = "") -> Path:
     """Counts of true (rows) against predicted (columns) classes on the test split."""
     plt = _pyplot()
@@ -60,6 +77,7 @@ def plot_confusion_matrix(cm: np.ndarray, classes: Sequence, path: Path, title: 
     return path
 
 
+@_locked
 def plot_sweep(results, metric: str, params: Sequence[str], path: Path) -> Path:
     """`metric` against each swept parameter, one panel per parameter (a DataFrame in)."""
     plt = _pyplot()

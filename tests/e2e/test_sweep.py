@@ -1,0 +1,76 @@
+"""User stories of `nnflow sweep`: fan-out on Dask, child runs, champion promotion."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from flows.params import TrainParams
+from flows.sweep import SweepParams, sweep_flow
+
+from .test_train_cli import all_runs, artifact_paths, run_id_from, store
+
+
+def children_of(client: MlflowClient, parent: str):
+    return [r for r in all_runs(client) if r.data.tags.get("mlflow.parentRunId") == parent]
+
+
+@pytest.fixture
+def dask_sweep(run_cli, project):
+    """A 2x2 grid on iris over a real local Dask cluster of two worker processes."""
+    result = run_cli("sweep", "--data", "data/iris.csv", "--hidden", "5", "--hidden", "8,4",
+                     "--lam", "0,1", "--max-iter", "40", "--workers", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return run_id_from(result.stdout)
+
+
+def test_dask_sweep_logs_a_parent_and_four_finished_children(dask_sweep, project):
+    client = store(project)
+    runs = all_runs(client)
+    assert len(runs) == 5
+    assert not [r for r in runs if r.info.status not in ("FINISHED",)]
+    parent = client.get_run(dask_sweep)
+    assert "mlflow.parentRunId" not in parent.data.tags
+    children = children_of(client, dask_sweep)
+    assert len(children) == 4
+    assert {(c.data.params["hidden_layers"], c.data.params["lam"]) for c in children} == {
+        ("5", "0.0"), ("5", "1.0"), ("8,4", "0.0"), ("8,4", "1.0")}
+    for child in children:
+        assert {"thetas.npz", "plots/cost_curve.png"} <= artifact_paths(client, child.info.run_id)
+        assert child.data.params["blas_threads"] == "1"
+    assert {"sweep_results.csv", "plots/sweep_val_accuracy.png"} <= artifact_paths(
+        client, dask_sweep)
+    best = parent.data.tags["best_run_id"]
+    champion = client.get_model_version_by_alias("nnflow-iris", "champion")
+    assert champion.run_id == best
+
+
+def test_thread_and_dask_runners_give_identical_results(dask_sweep, project, prefect_api):
+    """The same grid on the thread runner reproduces every Dask point bit for bit."""
+    base = TrainParams(data="data/iris.csv", max_iter=40, experiment="iris-threads")
+    parent = sweep_flow(SweepParams(base=base, hidden=[[5], [8, 4]], lam=[0.0, 1.0],
+                                    register=False))
+    client = store(project)
+
+    def fingerprints(parent_id):
+        return {(c.data.params["hidden_layers"], c.data.params["lam"]):
+                (c.data.tags["thetas_sha256"], c.data.metrics["val_accuracy"])
+                for c in children_of(client, parent_id)}
+
+    assert fingerprints(parent) == fingerprints(dask_sweep)
+
+
+def test_a_failing_point_is_recorded_and_the_rest_promoted(run_cli, project):
+    result = run_cli("sweep", "--data", "data/iris.csv", "--hidden", "4", "--optimizer", "gd",
+                     "--learning-rate", "0.5,1e12", "--max-iter", "30")
+    assert result.returncode == 0, result.stderr[-4000:]
+    parent = run_id_from(result.stdout)
+    client = store(project)
+    children = {c.data.params.get("learning_rate"): c for c in children_of(client, parent)}
+    assert children["1000000000000.0"].info.status == "FAILED"
+    assert "diverged" in children["1000000000000.0"].data.tags["failure_reason"].lower()
+    assert children["0.5"].info.status == "FINISHED"
+    assert client.get_run(parent).info.status == "FINISHED"
+    champion = client.get_model_version_by_alias("nnflow-iris", "champion")
+    assert champion.run_id == children["0.5"].info.run_id
+    assert not [r for r in all_runs(client) if r.info.status == "RUNNING"]
