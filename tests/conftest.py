@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from support import new_project, nnflow
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "data"
 _STATE = Path(tempfile.mkdtemp(prefix="nnflow-tests-"))
 
 
@@ -50,19 +47,16 @@ def prefect_api() -> str:
 
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
-    """A fresh working directory (so a fresh embedded MLflow store) with the data sets."""
-    shutil.copytree(DATA, tmp_path / "data", ignore=shutil.ignore_patterns("*.py", "*.md"))
+    """A fresh working directory with the data sets; the test runs inside it."""
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return new_project(tmp_path)
 
 
 @pytest.fixture
 def run_cli(prefect_api, project):
-    """Run `nnflow ARGS` as a user would, in a subprocess against the session's server."""
+    """`nnflow ARGS` in the test's project, against the session's Prefect server."""
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: int = 300):
-        full_env = {**os.environ, "PREFECT_API_URL": prefect_api, **(env or {})}
-        return subprocess.run([sys.executable, "-m", "flows", *args], cwd=project,
-                              env=full_env, capture_output=True, text=True, timeout=timeout)
+    def run(*args: str, env: dict[str, str] | None = None, timeout: int = 600):
+        return nnflow(project, prefect_api, *args, env=env, timeout=timeout)
 
     return run

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from mlflow.tracking import MlflowClient
+from support import all_runs, artifact_paths, run_id_from, store
 
 from flows.params import TrainParams
 from flows.sweep import SweepParams, sweep_flow
-
-from .test_train_cli import all_runs, artifact_paths, run_id_from, store
 
 
 def children_of(client: MlflowClient, parent: str):

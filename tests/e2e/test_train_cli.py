@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from support import all_runs, artifact_paths, new_project, nnflow, run_id_from, store
 
 import nncore
 
@@ -25,38 +26,23 @@ CONTRACT_ARTIFACTS = {"thetas.npz", "preprocessing.json", "cost_history.csv",
                       "plots/cost_curve.png", "plots/confusion_matrix.png"}
 
 
-def store(project) -> MlflowClient:
-    return MlflowClient(f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
-
-
-def all_runs(client: MlflowClient):
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    return client.search_runs(experiments) if experiments else []
-
-
-def artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> set[str]:
-    found = set()
-    for item in client.list_artifacts(run_id, path):
-        found |= artifact_paths(client, run_id, item.path) if item.is_dir else {item.path}
-    return found
-
-
-def run_id_from(stdout: str) -> str:
-    last = stdout.strip().splitlines()[-1]
-    assert last.startswith("MLflow run "), last
-    return last.split()[2]
+@pytest.fixture(scope="module")
+def digits_project(prefect_api, tmp_path_factory):
+    """One 64-25-10 L-BFGS run on digits, shared by the assertions below."""
+    project = new_project(tmp_path_factory.mktemp("digits"))
+    result = nnflow(project, prefect_api, "train", "--data", "data/digits.csv", "--hidden",
+                    "25", "--lam", "1", "--max-iter", "60", "--seed", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return project, run_id_from(result.stdout)
 
 
 @pytest.fixture
-def trained(run_cli, project):
-    """One 64-25-10 L-BFGS run on digits, shared by the assertions below."""
-    result = run_cli("train", "--data", "data/digits.csv", "--hidden", "25", "--lam", "1",
-                     "--max-iter", "60", "--seed", "3")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_id_from(result.stdout)
+def trained(digits_project):
+    return digits_project[1]
 
 
-def test_train_logs_every_contracted_name(trained, project, tmp_path):
+def test_train_logs_every_contracted_name(trained, digits_project, tmp_path):
+    project = digits_project[0]
     client = store(project)
     (run,) = all_runs(client)
     assert run.info.run_id == trained and run.info.status == "FINISHED"
@@ -89,9 +75,10 @@ def test_train_logs_every_contracted_name(trained, project, tmp_path):
     assert prep["classes"] == list(range(10))
 
 
-def test_logged_model_agrees_with_logged_accuracies(trained, project):
+def test_logged_model_agrees_with_logged_accuracies(trained, digits_project):
     import mlflow
 
+    project = digits_project[0]
     run = store(project).get_run(trained)
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
     model = mlflow.pyfunc.load_model(f"runs:/{trained}/model")
@@ -105,9 +92,10 @@ def test_logged_model_agrees_with_logged_accuracies(trained, project):
     assert model.metadata.get_input_schema().input_names()[:2] == ["pixel_0", "pixel_1"]
 
 
-def test_predict_round_trip(trained, run_cli, project):
-    result = run_cli("predict", "--model", trained, "--data", "data/digits.csv",
-                     "--out", "predictions.csv")
+def test_predict_round_trip(trained, digits_project, prefect_api):
+    project = digits_project[0]
+    result = nnflow(project, prefect_api, "predict", "--model", trained, "--data",
+                    "data/digits.csv", "--out", "predictions.csv")
     assert result.returncode == 0, result.stderr[-3000:]
     out = pd.read_csv(project / "predictions.csv")
     assert len(out) == 1797
