@@ -156,3 +156,11 @@ def test_help_does_not_import_prefect_or_mlflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_unreachable_prefect_api_gives_a_hint(run_cli):
+    result = run_cli("train", "--data", "data/iris.csv",
+                     env={"PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "unreachable" in last and "prefect server start" in last

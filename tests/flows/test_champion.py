@@ -38,7 +38,7 @@ def test_alias_moves_only_on_improvement(tracker):
     outcome = promote(tracker, better, "champ")
     assert outcome["alias"] == "champion"
     champion = tracker.client.get_model_version_by_alias("nnflow-champ", "champion")
-    assert champion.run_id == better and champion.version == outcome["version"] == "4"
+    assert champion.run_id == better and str(champion.version) == outcome["version"] == "4"
 
 
 def test_failed_runs_are_never_promoted(tracker):
