@@ -6,20 +6,16 @@ its own tests); the replays that matter as a user runs them go through the CLI.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
+from support import DATA, all_runs, new_project, nnflow, store
 
 from flows.environment import environment_differences, environment_tags
 from flows.errors import ReproductionError
 from flows.params import TrainParams
 
-DATA = Path(__file__).resolve().parents[2] / "data"
 OPTIMIZERS = {
     "gd": {"optimizer": "gd", "learning_rate": 2.0, "max_iter": 40},
     "lbfgs": {"optimizer": "lbfgs", "max_iter": 25},
@@ -30,9 +26,7 @@ OPTIMIZERS = {
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """A working directory of its own (own embedded MLflow store) for the whole module."""
-    root = tmp_path_factory.mktemp("reproduce")
-    (root / "data").mkdir()
-    shutil.copy(DATA / "iris.csv", root / "data" / "iris.csv")
+    root = new_project(tmp_path_factory.mktemp("reproduce"))
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         yield root
@@ -51,23 +45,7 @@ def originals(prefect_api, project) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def client(project) -> MlflowClient:
-    return MlflowClient(f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
-
-
-def nnflow(prefect_api: str, cwd: Path, *args: str, env: dict[str, str] | None = None):
-    full_env = {**os.environ, "PREFECT_API_URL": prefect_api, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "flows", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def all_runs(client: MlflowClient) -> list:
-    return client.search_runs([e.experiment_id for e in client.search_experiments()])
+    return store(project)
 
 
 def assert_exact_replay(client: MlflowClient, original: str, replay: str) -> None:
@@ -82,7 +60,7 @@ def assert_exact_replay(client: MlflowClient, original: str, replay: str) -> Non
 
 
 def test_cli_replays_a_gd_run_exactly(prefect_api, project, originals, client):
-    result = nnflow(prefect_api, project, "reproduce", originals["gd"])
+    result = nnflow(project, prefect_api, "reproduce", originals["gd"])
     assert result.returncode == 0, result.stderr[-3000:]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("MLflow run ") and f"reproduces run {originals['gd']} exactly" in last
@@ -129,9 +107,9 @@ def test_changed_data_is_refused_in_one_line(prefect_api, project, originals, cl
     (tmp_path / "data").mkdir()
     text = (project / "data" / "iris.csv").read_text()
     (tmp_path / "data" / "iris.csv").write_text(text.replace("5.1,3.5", "5.2,3.5", 1))
-    store = f"sqlite:///{project / 'mlruns' / 'mlflow.db'}"
+    uri = f"sqlite:///{project / 'mlruns' / 'mlflow.db'}"
     result = nnflow(
-        prefect_api, tmp_path, "reproduce", originals["lbfgs"], env={"MLFLOW_TRACKING_URI": store}
+        tmp_path, prefect_api, "reproduce", originals["lbfgs"], env={"MLFLOW_TRACKING_URI": uri}
     )
     assert result.returncode == 2, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
