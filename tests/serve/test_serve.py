@@ -1,4 +1,4 @@
-"""`nnflow serve` against a real Prefect server: the nightly deployment, and a run of it."""
+"""`nnflow serve --sweep` against a real Prefect server: its deployments, and a run of one."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ SERVE_ARGS = [
     "15",
     "--seed",
     "5",
+    "--sweep",
 ]
 
 
@@ -41,23 +42,27 @@ def served(prefect_server, project, spawn, poll):
         with get_client(sync_client=True) as client:
             # `prefect deploy` (test_prefect_yaml) declares the same name: start afresh.
             for existing in client.read_deployments():
-                if existing.name == "nightly":
+                if existing.name in ("nightly", "nightly-sweep"):
                     client.delete_deployment(existing.id)
     with spawn([str(BIN / "nnflow"), "serve", *SERVE_ARGS], log, cwd=project, env=env) as serve:
 
-        def deployment():
+        def deployments():
             with temporary_settings({PREFECT_API_URL: prefect_server.api_url}):
                 with get_client(sync_client=True) as client:
                     try:
-                        return client.read_deployment_by_name("train/nightly")
-                    except Exception:  # ObjectNotFound until serve has registered it
+                        return {
+                            name: client.read_deployment_by_name(name)
+                            for name in ("train/nightly", "sweep/nightly-sweep")
+                        }
+                    except Exception:  # ObjectNotFound until serve has registered both
                         return None
 
-        yield poll(deployment, 180, "nnflow serve", serve, log), store
+        yield poll(deployments, 180, "nnflow serve", serve, log), store
 
 
-def test_serve_creates_the_scheduled_deployment(served):
-    deployment, _ = served
+def test_serve_creates_the_scheduled_deployments(served):
+    deployments, _ = served
+    deployment, sweep = deployments["train/nightly"], deployments["sweep/nightly-sweep"]
     (schedule,) = deployment.schedules
     assert schedule.active
     assert schedule.schedule.cron == "30 2 * * 1-5"
@@ -70,11 +75,17 @@ def test_serve_creates_the_scheduled_deployment(served):
     assert params["register_model"] is False
     assert deployment.entrypoint == "flows.pipeline.train_flow"
 
+    assert sweep.entrypoint == "flows.sweep.sweep_flow"
+    assert [s.schedule.cron for s in sweep.schedules] == ["30 2 * * 1-5"]
+    assert sweep.global_concurrency_limit.limit == 1
+    assert sweep.parameters["params"]["base"] == params
+
 
 def test_a_run_of_the_deployment_finishes_an_mlflow_run(served, prefect_client):
     from prefect.deployments import run_deployment
 
-    deployment, store = served
+    deployments, store = served
+    deployment = deployments["train/nightly"]
     flow_run = run_deployment(
         deployment.id, timeout=240, poll_interval=2, as_subflow=False, client=prefect_client
     )
