@@ -139,7 +139,8 @@ def sweep(
             lam=parse_floats("--lam", lam),
             learning_rate=parse_floats("--learning-rate", learning_rate),
             optimizer=parse_words(optimizer), seed=[int(x) for x in parse_words(seed)],
-            random=random, workers=workers, dask_address=dask_address, register=register)
+            random=random, workers=workers, dask_address=dask_address,
+            register_model=register)
     except (ValidationError, ValueError) as exc:
         raise UsageError(f"sweep: {_first_error(exc)}") from None
     with temporary_server_stopped():

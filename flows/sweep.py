@@ -57,7 +57,7 @@ class SweepParams(BaseModel):
     random: int | None = Field(None, ge=1, description="sample this many grid points")
     workers: int | None = Field(None, ge=1, description="local Dask workers")
     dask_address: str | None = Field(None, description="scheduler of an existing cluster")
-    register: bool = Field(True, description="register the best point, champion on merit")
+    register_model: bool = Field(True, description="register the best point; champion on merit")
 
     @model_validator(mode="after")
     def _one_runner(self) -> SweepParams:
@@ -159,7 +159,7 @@ def sweep_flow(params: SweepParams = SweepParams()) -> str:  # noqa: B008
         tracker.log_metrics(parent, {"best_val_accuracy": best.data.metrics["val_accuracy"],
                                      "n_points": len(points), "n_failed": n_failed})
         tracker.end_run(parent)
-    if params.register:
+    if params.register_model:
         register_model(tracker, best.info.run_id, base.experiment_name)
     publish_sweep_summary(tracker, parent, results)
     return parent

@@ -48,7 +48,7 @@ def test_thread_and_dask_runners_give_identical_results(dask_sweep, project, pre
     """The same grid on the thread runner reproduces every Dask point bit for bit."""
     base = TrainParams(data="data/iris.csv", max_iter=40, experiment="iris-threads")
     parent = sweep_flow(SweepParams(base=base, hidden=[[5], [8, 4]], lam=[0.0, 1.0],
-                                    register=False))
+                                    register_model=False))
     client = store(project)
 
     def fingerprints(parent_id):
