@@ -40,12 +40,17 @@ def mlflow_run_name(params: TrainParams) -> str:
 
 
 @flow(name="train", flow_run_name=_train_run_name, validate_parameters=True)
-def train_flow(params: TrainParams = TrainParams()) -> str:  # noqa: B008
-    """Train one network on one data set and log it to MLflow; returns the run id."""
+def train_flow(params: TrainParams = TrainParams(),  # noqa: B008
+               extra_tags: dict[str, str] | None = None) -> str:
+    """Train one network on one data set and log it to MLflow; returns the run id.
+
+    `extra_tags` go on the MLflow run from its start (a replay's `reproduces`), so they
+    are there even if the run fails.
+    """
     tracker = Tracker()
     tracker.ensure_store()
     experiment_id = tracker.experiment_id(params.experiment_name)
-    tags = run_tags(prefect_flow_run_id=str(runtime.flow_run.id or ""))
+    tags = run_tags(prefect_flow_run_id=str(runtime.flow_run.id or ""), **(extra_tags or {}))
     run_id = tracker.start_run(experiment_id, mlflow_run_name(params), tags=tags)
     get_run_logger().info("MLflow run %s in experiment %r", run_id, params.experiment_name)
     with failing_run(tracker, run_id):

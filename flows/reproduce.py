@@ -124,7 +124,7 @@ def replay(plan: Replay, tracker: Tracker | None = None) -> Outcome:
     from flows.pipeline import train_flow  # Prefect loads only when a replay really runs
 
     tracker = tracker or Tracker()
-    new_run_id = train_flow(plan.params)
+    new_run_id = train_flow(plan.params, extra_tags={"reproduces": plan.run_id})
     return compare_runs(plan.run_id, new_run_id, tracker)
 
 
