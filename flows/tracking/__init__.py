@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
 from mlflow.models import infer_signature
@@ -82,9 +81,6 @@ class Tracker:
             return
         self.client.set_tag(run_id, "failure_reason", failed_reason[:5000])
         self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
-
-    def run_status(self, run_id: str) -> str:
-        return self.client.get_run(run_id).info.status
 
     def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
         entries = [Param(k, _param_str(v)) for k, v in params.items()]
@@ -179,9 +175,6 @@ class Tracker:
     def download_artifact(self, run_id: str, path: str, dst: Path) -> Path:
         return Path(self.client.download_artifacts(run_id, path, str(dst)))
 
-    def metric_history(self, run_id: str, key: str) -> np.ndarray:
-        history = self.client.get_metric_history(run_id, key)
-        return np.array([m.value for m in sorted(history, key=lambda m: m.step)])
 
 
 def load_model(uri: str):
