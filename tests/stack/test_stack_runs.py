@@ -40,6 +40,14 @@ def flow_run_states(stack, flow_name: str) -> list[str]:
     return [run.state_type.value for run in runs]
 
 
+def tasks_per_worker(stack) -> dict[str, int]:
+    """How many tasks each Dask worker of the stack has executed."""
+    from distributed import Client
+
+    with Client(stack.dask_address, timeout=30) as client:
+        return client.run(lambda dask_worker: dask_worker.state.executed_count)
+
+
 def runs_in_postgres(stack, run_ids: list[str]) -> dict[str, str]:
     """run id -> status, read from MLflow's own `runs` table, bypassing the server."""
     with psycopg2.connect(stack.mlflow_db_url) as conn, conn.cursor() as cur:
@@ -53,7 +61,8 @@ def assert_trained_run(client: MlflowClient, run, stack, tmp_path) -> None:
     """A FINISHED run with the contract's params and metrics, and thetas.npz that the
     server serves (mlflow-artifacts:/, stored under the stack's artifacts destination)."""
     run_id = run.info.run_id
-    assert run.info.status == "FINISHED", (run_id, run.info.status, run.data.tags)
+    reason = run.data.tags.get("failure_reason")
+    assert run.info.status == "FINISHED", f"run {run_id} {run.info.status}: {reason}"
     assert {"hidden_layers", "lam", "max_iter", "data_digest"} <= run.data.params.keys()
     assert 0.0 <= run.data.metrics["val_accuracy"] <= 1.0
     history = client.get_metric_history(run_id, "cost")
@@ -119,5 +128,7 @@ def test_sweep_on_dask_against_served_stack(stack, run_nnflow, tmp_path):
     in_db = runs_in_postgres(stack, run_ids)
     assert set(in_db) == set(run_ids)
     assert all(in_db[r.info.run_id] == "FINISHED" for r in children), in_db
+    executed = tasks_per_worker(stack)
+    assert len(executed) == 2 and sum(executed.values()) >= 4, executed
     states = flow_run_states(stack, "sweep")
     assert states and set(states) == {"COMPLETED"}, states
