@@ -24,7 +24,7 @@ train: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -m "not stack" tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,9 +9,14 @@ champion is re-scored on the candidate's validation rows before comparing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from flows.tracking import Registry, Tracker
+import numpy as np
+import pandas as pd
+
+from flows.prepare import split_rows
+from flows.tracking import Registry, Tracker, load_model
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,25 @@ def best_run(runs: list) -> object | None:
         return None
     return max(finished, key=lambda r: (r.data.metrics["val_accuracy"],
                                         -r.data.metrics.get("val_cost", float("inf"))))
+
+
+def rescorer(
+    frame: pd.DataFrame, *, label: str, split_seed: int, fractions
+) -> Callable[[str], Score]:
+    """`rescore(model_uri) -> Score`: another model's accuracy on this run's validation rows.
+
+    Its validation cost cannot be computed on the same terms (it needs that model's own
+    lam), so it counts as infinite: on new data, a tie in accuracy goes to the new model.
+    """
+    _, val_rows, _ = split_rows(frame, label=label, seed=split_seed, fractions=fractions)
+    rows = frame.iloc[val_rows]
+
+    def rescore(model_uri: str) -> Score:
+        predicted = np.asarray(load_model(model_uri).predict(rows.drop(columns=[label])))
+        truth = rows[label].to_numpy()
+        return Score(float(np.mean(predicted.astype(str) == truth.astype(str))), float("inf"))
+
+    return rescore
 
 
 def model_name(experiment: str) -> str:
@@ -59,9 +83,11 @@ def promote(tracker: Tracker, run_id: str, experiment: str, rescore=None) -> dic
     if current is None:
         won, reason = True, "no champion yet"
     else:
-        if current.tags.get("data_digest") == digest or rescore is None:
+        same_data = current.tags.get("data_digest") == digest
+        if same_data or rescore is None:
             held = Score(float(current.tags["val_accuracy"]), float(current.tags["val_cost"]))
-            basis = "recorded metrics on the same data"
+            basis = ("recorded metrics on the same data" if same_data
+                     else "recorded metrics; the champion was trained on other data")
         else:
             held = rescore(current.source)
             basis = "champion re-scored on this run's validation data"

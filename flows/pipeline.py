@@ -14,11 +14,12 @@ from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.champion import promote
+from flows.champion import promote, rescorer
 from flows.errors import DataValidationError
 from flows.params import TrainParams
 from flows.schema import write_report
 from flows.tasks import (
+    LoadedData,
     evaluate_network,
     load_dataset,
     log_run,
@@ -63,15 +64,18 @@ def train_flow(params: TrainParams = TrainParams(),  # noqa: B008
         log_run(tracker, run_id, params, data, prepared, result, seconds, evaluation, tags)
         tracker.end_run(run_id)
     if params.register_model:
-        register_model(tracker, run_id, params.experiment_name)
+        register_model(tracker, run_id, params, data)
     publish_summary(tracker, run_id, params, evaluation.metrics)
     return run_id
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def register_model(tracker: Tracker, run_id: str, experiment: str) -> dict[str, str]:
+def register_model(tracker: Tracker, run_id: str, params: TrainParams,
+                   data: LoadedData) -> dict[str, str]:
     """Register the finished run's model; it takes `champion` only if it is better."""
-    outcome = promote(tracker, run_id, experiment)
+    rescore = rescorer(data.frame, label=params.label, split_seed=params.effective_split_seed,
+                       fractions=params.fractions)
+    outcome = promote(tracker, run_id, params.experiment_name, rescore=rescore)
     get_run_logger().info("registered %s v%s as %s: %s", outcome["model"], outcome["version"],
                           outcome["alias"], outcome["reason"])
     return outcome

@@ -114,6 +114,21 @@ def prepare_matrices(
     return Prepared(*matrices, preprocessing=preprocessing)
 
 
+def split_rows(
+    df: pd.DataFrame,
+    *,
+    label: str = "label",
+    seed: int = 0,
+    fractions: Sequence[float] = (0.7, 0.15, 0.15),
+) -> tuple[np.ndarray, ...]:
+    """Row positions of the train, validation and test splits `prepare_matrices` makes.
+
+    Lets raw rows of one split be scored again later, e.g. by another model.
+    """
+    _, y = _encode_labels(df[label])  # (m,)
+    return stratified_split(y, _check_fractions(fractions), np.random.default_rng(seed))
+
+
 def transform_features(df: pd.DataFrame, preprocessing: dict) -> np.ndarray:
     """Raw feature columns -> Xb, ndarray of shape (m, n+1), exactly as for training.
 

@@ -142,6 +142,10 @@ def sweep_flow(params: SweepParams = SweepParams()) -> str:  # noqa: B008
         prepared = prepare_matrices(df, data.digest, base.label, base.effective_split_seed,
                                     base.fractions)
         tracker.log_params(parent, sweep_params(params, data, len(points)))
+        # The dataset row is created here, once: parallel children inserting the same
+        # dataset at once collide on its primary key in a PostgreSQL-backed store.
+        tracker.log_dataset(parent, data.frame, source=data.path, digest=data.digest,
+                            label=base.label)
         logger.info("sweep of %d points on %s", len(points), base.data)
         with threadpool_limits(1):  # thread runner: one BLAS thread per concurrent point
             futures = [train_point.submit(p, data, prepared, tracker.uri, experiment_id, parent,
@@ -160,7 +164,7 @@ def sweep_flow(params: SweepParams = SweepParams()) -> str:  # noqa: B008
                                      "n_points": len(points), "n_failed": n_failed})
         tracker.end_run(parent)
     if params.register_model:
-        register_model(tracker, best.info.run_id, base.experiment_name)
+        register_model(tracker, best.info.run_id, base, data)
     publish_sweep_summary(tracker, parent, results)
     return parent
 

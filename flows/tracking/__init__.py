@@ -221,8 +221,11 @@ class Registry:
                  tags: Mapping[str, str] | None = None) -> str:
         """A new version of `name` from a run's logged model; returns the version."""
         self.ensure_model(name)
+        # A tracking server only accepts a `models:/m-...` source with its model id.
+        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None
         version = self.client.create_model_version(
-            name, source=model_uri, run_id=run_id, tags={k: str(v) for k, v in (tags or {}).items()}
+            name, source=model_uri, run_id=run_id, model_id=model_id,
+            tags={k: str(v) for k, v in (tags or {}).items()},
         )
         return str(version.version)
 
