@@ -63,3 +63,19 @@ def test_score_ordering():
     assert Score(0.9, 0.5).beats(Score(0.8, 0.1))
     assert Score(0.9, 0.1).beats(Score(0.9, 0.2))
     assert not Score(0.9, 0.2).beats(Score(0.9, 0.2))
+
+
+def test_rescorer_scores_a_logged_model_on_the_validation_rows(prefect_api, project):
+    """A real model, re-scored on iris's validation rows, matches its logged accuracy."""
+    import pandas as pd
+
+    from flows.champion import rescorer
+    from flows.params import TrainParams
+    from flows.pipeline import train_flow
+
+    params = TrainParams(data="data/iris.csv", max_iter=30, seed=4)
+    run = Tracker().get_run(train_flow(params))
+    rescore = rescorer(pd.read_csv("data/iris.csv"), label="label", split_seed=4,
+                       fractions=params.fractions)
+    score = rescore(run.data.tags["model_uri"])
+    assert score.val_accuracy == pytest.approx(run.data.metrics["val_accuracy"])
