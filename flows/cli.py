@@ -85,7 +85,7 @@ def train(
     prepare_runtime()
     from flows.pipeline import train_flow
 
-    with temporary_server_stopped():
+    with prefect_api():
         run_id = train_flow(params)
     report_run(run_id)
 
@@ -143,7 +143,7 @@ def sweep(
             register_model=register)
     except (ValidationError, ValueError) as exc:
         raise UsageError(f"sweep: {_first_error(exc)}") from None
-    with temporary_server_stopped():
+    with prefect_api():
         parent = sweep_flow(params)
     report_sweep(parent)
 
@@ -220,22 +220,31 @@ def _hide_user_error_tracebacks(record: logging.LogRecord) -> bool:
 
 
 @contextlib.contextmanager
-def temporary_server_stopped():
-    """Stop Prefect's temporary server (if one was started) before we print the outcome.
+def prefect_api():
+    """`$PREFECT_API_URL`, or Prefect's temporary server for the length of one command.
 
-    Otherwise it stops at interpreter exit and its log line would follow ours, and the
-    last line of a command is ours to write (the run id, or the reason it failed).
+    The temporary server is started here rather than lazily by Prefect so that its URL can
+    go into the environment: Dask worker processes of a local cluster inherit it and report
+    their task runs to the same server instead of each starting one of their own. It is
+    stopped before we print the outcome, so the command's last line is ours.
     """
-    try:
+    if os.environ.get("PREFECT_API_URL"):
         yield
-    finally:
-        from prefect.logging.handlers import APILogWorker
-        from prefect.server.api.server import SubprocessASGIServer
+        return
+    from prefect.logging.handlers import APILogWorker
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    server = SubprocessASGIServer()  # the instance Prefect itself would use
+    server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
         APILogWorker.drain_all(timeout=5)  # send the last logs while the server listens
-        server = SubprocessASGIServer._instances.get(None)
-        if server is not None and not os.environ.get("PREFECT_API_URL"):
-            server.stop()
+        del os.environ["PREFECT_API_URL"]
+        server.stop()
 
 
 def check_prefect_api(url: str) -> None:
@@ -328,7 +337,7 @@ def reproduce(
     if plan.environment_differences:
         typer.echo(f"nnflow: warning: environment differs from run {run_id}'s: "
                    f"{'; '.join(plan.environment_differences)}", err=True)
-    with temporary_server_stopped():
+    with prefect_api():
         outcome = replay(plan)
     if not outcome.exact:
         raise NnflowError(

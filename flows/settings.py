@@ -69,6 +69,8 @@ def configure_environment(paths: Paths | None = None) -> Paths:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "1",
+        # Dask's per-task INFO chatter (and shutdown noise) would bury the training log.
+        "DASK_LOGGING__DISTRIBUTED": "warning",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

@@ -114,8 +114,7 @@ def task_runner(params: SweepParams):
 
         # distributed's nanny already sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in workers.
         return DaskTaskRunner(cluster_kwargs={"n_workers": params.workers,
-                                              "threads_per_worker": 1, "processes": True,
-                                              "dashboard_address": None})
+                                              "threads_per_worker": 1, "processes": True})
     from prefect.task_runners import ThreadPoolTaskRunner
 
     return ThreadPoolTaskRunner(max_workers=2)
@@ -147,9 +146,17 @@ def sweep_flow(params: SweepParams = SweepParams()) -> str:  # noqa: B008
         tracker.log_dataset(parent, data.frame, source=data.path, digest=data.digest,
                             label=base.label)
         logger.info("sweep of %d points on %s", len(points), base.data)
-        with threadpool_limits(1):  # thread runner: one BLAS thread per concurrent point
-            futures = [train_point.submit(p, data, prepared, tracker.uri, experiment_id, parent,
-                                          tags) for p in points]
+        # The runner is chosen by the parameters, not the decorator, so a deployment's
+        # parameters can send the same flow to threads, a local cluster or a remote one.
+        # One BLAS thread per concurrent point (Dask's nanny does the same in workers).
+        with threadpool_limits(1), task_runner(params) as runner:
+            futures = [
+                runner.submit(train_point, parameters={
+                    "point": p, "data": data, "prepared": prepared,
+                    "tracking_uri": tracker.uri, "experiment_id": experiment_id,
+                    "parent_run_id": parent, "tags": tags})
+                for p in points
+            ]
             for done, _ in enumerate(as_completed(futures), start=1):
                 logger.info("sweep progress: %d/%d points done", done, len(points))
         results = sweep_results(tracker, parent, points)
