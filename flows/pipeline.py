@@ -24,6 +24,7 @@ from flows.tasks import (
     load_dataset,
     log_run,
     prepare_matrices,
+    requested_params,
     train_network,
     validate_dataset,
 )
@@ -53,6 +54,7 @@ def train_flow(params: TrainParams = TrainParams(),  # noqa: B008
     experiment_id = tracker.experiment_id(params.experiment_name)
     tags = run_tags(prefect_flow_run_id=str(runtime.flow_run.id or ""), **(extra_tags or {}))
     run_id = tracker.start_run(experiment_id, mlflow_run_name(params), tags=tags)
+    tracker.log_params(run_id, requested_params(params))
     get_run_logger().info("MLflow run %s in experiment %r", run_id, params.experiment_name)
     with failing_run(tracker, run_id):
         data = load_dataset(params.data)

@@ -34,6 +34,7 @@ from flows.tasks import (
     load_dataset,
     prepare_matrices,
     record_run,
+    requested_params,
     train_network,
     validate_dataset,
 )
@@ -95,6 +96,7 @@ def train_point(point: TrainParams, data: LoadedData, prepared: Prepared, tracki
     tracker = Tracker(tracking_uri)
     run_id = tracker.start_run(experiment_id, mlflow_run_name(point), tags=tags,
                                parent_run_id=parent_run_id)
+    tracker.log_params(run_id, requested_params(point))
     with failing_run(tracker, run_id):
         result, seconds = train_network.fn(prepared, point)
         evaluation = evaluate(result.thetas, prepared, point.lam)

@@ -182,8 +182,8 @@ def write_run_files(out: Path, params: TrainParams, prepared: Prepared,
     return thetas_path, prep_path
 
 
-def run_params(params: TrainParams, data: LoadedData, prepared: Prepared) -> dict[str, object]:
-    """The contracted params (DESIGN.md), plus what a replay needs to rebuild the run."""
+def requested_params(params: TrainParams) -> dict[str, object]:
+    """What the user asked for: logged when the run opens, so a failed run shows it too."""
     return {
         "hidden_layers": params.hidden_layers,
         "lam": params.lam,
@@ -195,11 +195,19 @@ def run_params(params: TrainParams, data: LoadedData, prepared: Prepared) -> dic
         "seed": params.seed,
         "split_seed": params.effective_split_seed,
         "blas_threads": params.blas_threads or blas_threads(),
-        "data_path": data.path,
-        "data_digest": data.digest,
+        "data_path": params.data,
         "label": params.label,
         "val_fraction": params.val_fraction,
         "test_fraction": params.test_fraction,
+    }
+
+
+def run_params(params: TrainParams, data: LoadedData, prepared: Prepared) -> dict[str, object]:
+    """The contracted params (DESIGN.md), plus what a replay needs to rebuild the run."""
+    return {
+        **requested_params(params),
+        "data_path": data.path,
+        "data_digest": data.digest,
         "n_train": prepared.Xb_train.shape[0],
         "n_val": prepared.Xb_val.shape[0],
         "n_test": prepared.Xb_test.shape[0],

@@ -5,8 +5,9 @@ All three share one objective (`_Objective`): the thetas live in one flat vector
 
 Stopping rule. Let J_prev, J be the training costs of consecutive iterations.
 Training has converged when the relative decrease (J_prev - J) / max(|J_prev|, |J|, 1)
-is <= tol: for gd at the first such iteration, for lbfgs likewise (SciPy's `ftol`, with
-`gtol` = 0 so that only this rule applies), and for adam, whose epoch costs are noisy,
+is <= tol: for gd at the first such iteration (a rising cost is an overshooting step, not
+convergence), for lbfgs likewise (SciPy's `ftol`, with `gtol` = 0 so that only this rule
+applies), and for adam, whose epoch costs are noisy,
 after n_iter_no_change consecutive such epochs. Reaching max_iter first returns the
 thetas with converged=False and a `ConvergenceWarning`.
 """
@@ -132,7 +133,9 @@ def _run_gd(objective, Xb, Y, config, monitor) -> str:
         J = objective(Xb, Y)
         if monitor.record(J, objective.flat):
             return "early_stopping"
-        if _stalled(monitor.costs, config.tol):
+        # A rising cost is a step that overshot, not convergence: keep going, and let
+        # it settle, hit max_iter, or overflow into TrainingDiverged.
+        if _stalled(monitor.costs, config.tol) and monitor.costs[-1] <= monitor.costs[-2]:
             return "tol"
     return "max_iter"
 

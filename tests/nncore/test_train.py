@@ -117,6 +117,17 @@ def test_huge_learning_rate_raises_training_diverged(make_problem):
     assert isinstance(caught.value, RuntimeError)
 
 
+def test_a_rising_gd_cost_is_never_called_converged(make_problem):
+    """An overshooting step makes J grow without bound (it stays finite: the cost is
+    linear in saturated logits); gd must not stop on that as if it had converged."""
+    thetas, Xb, Y = make_problem([3, 4, 2], m=10)
+    config = TrainConfig(optimizer="gd", learning_rate=1e3, max_iter=20)
+    with pytest.warns(ConvergenceWarning):
+        result = nncore.train(thetas, Xb, Y, config)
+    assert not result.converged and result.n_iter == 20
+    assert result.cost_history[-1] > result.cost_history[0]
+
+
 def test_adam_divergence_raises_too(make_problem):
     thetas, Xb, Y = make_problem([3, 4, 2], m=10)
     with pytest.raises(TrainingDiverged):
