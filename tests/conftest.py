@@ -45,6 +45,12 @@ def prefect_api() -> str:
         yield PREFECT_API_URL.value()
 
 
+@pytest.fixture(autouse=True)
+def no_inherited_tracking_uri(monkeypatch):
+    """Each test starts on the default store of its working directory."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
     """A fresh working directory with the data sets; the test runs inside it."""

@@ -7,8 +7,11 @@ log their own runs without leaking or crossing them.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -34,8 +37,6 @@ class Tracker:
     def __init__(self, uri: str | None = None, paths: Paths | None = None):
         self.paths = paths or project_paths()
         self.uri = uri or tracking_uri(self.paths)
-        # Model logging inside MLflow resolves its client from the global URI.
-        mlflow.set_tracking_uri(self.uri)
         self.client = MlflowClient(self.uri)
 
     # -- store and experiments -------------------------------------------------------
@@ -135,19 +136,20 @@ class Tracker:
         experiment_id = self.client.get_run(run_id).info.experiment_id
         logged = self.client.create_logged_model(experiment_id, name="model",
                                                  source_run_id=run_id)
-        return mlflow.models.Model.log(
-            artifact_path=None,
-            name="model",
-            flavor=mlflow.pyfunc,
-            run_id=run_id,
-            model_id=logged.model_id,
-            python_model=str(_PYFUNC_MODEL),
-            artifacts={"thetas": str(thetas_path), "preprocessing": str(preprocessing_path)},
-            code_paths=[str(_PACKAGES / "nncore"), str(_PACKAGES / "flows")],
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=_pip_requirements(),
-        )
+        with using_tracking_uri(self.uri):  # Model.log builds its client from the global URI
+            return mlflow.models.Model.log(
+                artifact_path=None,
+                name="model",
+                flavor=mlflow.pyfunc,
+                run_id=run_id,
+                model_id=logged.model_id,
+                python_model=str(_PYFUNC_MODEL),
+                artifacts={"thetas": str(thetas_path), "preprocessing": str(preprocessing_path)},
+                code_paths=[str(_PACKAGES / "nncore"), str(_PACKAGES / "flows")],
+                signature=signature,
+                input_example=input_example,
+                pip_requirements=_pip_requirements(),
+            )
 
     # -- reading back ----------------------------------------------------------------
     def get_run(self, run_id: str):
@@ -177,9 +179,52 @@ class Tracker:
 
 
 
-def load_model(uri: str):
-    """Load a logged pyfunc model (runs:/, models:/, or a local directory)."""
-    return mlflow.pyfunc.load_model(uri)
+def load_model(uri: str, tracking: str | None = None):
+    """Load a logged pyfunc model (runs:/, models:/, or a local directory).
+
+    `runs:/` and `models:/` URIs resolve in `tracking` (default: nnflow's tracking URI).
+    """
+    with using_tracking_uri(tracking or tracking_uri()):
+        return mlflow.pyfunc.load_model(uri)
+
+
+_URI_LOCK = threading.Lock()
+_uri_users: list[tuple[str, str | None, str | None]] = []  # (uri, saved env, saved global)
+
+
+@contextlib.contextmanager
+def using_tracking_uri(uri: str):
+    """MLflow's global tracking URI set to `uri` for a block, then restored exactly.
+
+    `mlflow.set_tracking_uri` also writes MLFLOW_TRACKING_URI into the environment (and
+    MLflow's own restore helper unsets a variable the user had set), so both are saved
+    and put back by hand: no later Tracker or child process inherits a stale store.
+    Sweep points log models from several threads at once (to one store): the first to
+    enter sets the URI and the last to leave restores it.
+    """
+    from mlflow.tracking._tracking_service import utils
+
+    with _URI_LOCK:
+        if not _uri_users:
+            saved = (os.environ.get("MLFLOW_TRACKING_URI"), utils._tracking_uri)
+            mlflow.set_tracking_uri(uri)
+        else:
+            saved = _uri_users[0][1:]
+            if _uri_users[-1][0] != uri:
+                raise RuntimeError(f"tracking URI {uri} requested while {_uri_users[-1][0]} "
+                                   "is in use by another thread")
+        _uri_users.append((uri, *saved))
+    try:
+        yield
+    finally:
+        with _URI_LOCK:
+            _uri_users.pop()
+            if not _uri_users:
+                saved_env, utils._tracking_uri = saved
+                if saved_env is None:
+                    os.environ.pop("MLFLOW_TRACKING_URI", None)
+                else:
+                    os.environ["MLFLOW_TRACKING_URI"] = saved_env
 
 
 def _pip_requirements() -> list[str]:

@@ -76,12 +76,12 @@ def test_train_logs_every_contracted_name(trained, digits_project, tmp_path):
 
 
 def test_logged_model_agrees_with_logged_accuracies(trained, digits_project):
-    import mlflow
+    from flows.tracking import load_model
 
     project = digits_project[0]
     run = store(project).get_run(trained)
-    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
-    model = mlflow.pyfunc.load_model(f"runs:/{trained}/model")
+    model = load_model(f"runs:/{trained}/model",
+                       tracking=f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
     frame = pd.read_csv(project / "data" / "digits.csv")
     predicted = np.asarray(model.predict(frame.drop(columns=["label"]).astype("float64")))
     m = run.data.metrics
