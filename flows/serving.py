@@ -65,7 +65,7 @@ def sweep_deployment(params: TrainParams, cron: str, timezone: str) -> RunnerDep
     """The sweep flow on `cron`, its shared options taken from `params`."""
     from flows.sweep import SweepParams, sweep_flow
 
-    sweep = SweepParams(base=params, register=params.register_model)
+    sweep = SweepParams(base=params, register_model=params.register_model)
     return sweep_flow.to_deployment(
         name=SWEEP_DEPLOYMENT,
         schedules=[schedule(cron, timezone)],
