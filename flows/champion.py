@@ -39,7 +39,7 @@ def best_run(runs: list) -> object | None:
 
 
 def rescorer(
-    frame: pd.DataFrame, *, label: str, split_seed: int, fractions
+    frame: pd.DataFrame, *, label: str, split_seed: int, fractions, tracking: str | None = None
 ) -> Callable[[str], Score]:
     """`rescore(model_uri) -> Score`: another model's accuracy on this run's validation rows.
 
@@ -50,7 +50,7 @@ def rescorer(
     rows = frame.iloc[val_rows]
 
     def rescore(model_uri: str) -> Score:
-        predicted = np.asarray(load_model(model_uri).predict(rows.drop(columns=[label])))
+        predicted = np.asarray(load_model(model_uri, tracking).predict(rows.drop(columns=[label])))
         truth = rows[label].to_numpy()
         return Score(float(np.mean(predicted.astype(str) == truth.astype(str))), float("inf"))
 

@@ -76,7 +76,7 @@ def register_model(tracker: Tracker, run_id: str, params: TrainParams,
                    data: LoadedData) -> dict[str, str]:
     """Register the finished run's model; it takes `champion` only if it is better."""
     rescore = rescorer(data.frame, label=params.label, split_seed=params.effective_split_seed,
-                       fractions=params.fractions)
+                       fractions=params.fractions, tracking=tracker.uri)
     outcome = promote(tracker, run_id, params.experiment_name, rescore=rescore)
     get_run_logger().info("registered %s v%s as %s: %s", outcome["model"], outcome["version"],
                           outcome["alias"], outcome["reason"])

@@ -250,7 +250,7 @@ class Registry:
     """The model registry side of a tracking store: versions, aliases, tags."""
 
     def __init__(self, tracker: Tracker):
-        self.client = tracker.client
+        self.client, self.uri = tracker.client, tracker.uri
 
     def ensure_model(self, name: str) -> None:
         try:
@@ -268,10 +268,11 @@ class Registry:
         self.ensure_model(name)
         # A tracking server only accepts a `models:/m-...` source with its model id.
         model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None
-        version = self.client.create_model_version(
-            name, source=model_uri, run_id=run_id, model_id=model_id,
-            tags={k: str(v) for k, v in (tags or {}).items()},
-        )
+        with using_tracking_uri(self.uri):  # the source URI resolves in the global store
+            version = self.client.create_model_version(
+                name, source=model_uri, run_id=run_id, model_id=model_id,
+                tags={k: str(v) for k, v in (tags or {}).items()},
+            )
         return str(version.version)
 
     def version_by_alias(self, name: str, alias: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from support import all_runs, artifact_paths, new_project, nnflow, run_id_from, store
@@ -84,3 +85,14 @@ def test_a_failing_point_is_recorded_and_the_rest_promoted(run_cli, project):
     champion = client.get_model_version_by_alias("nnflow-iris", "champion")
     assert champion.run_id == children["0.5"].info.run_id
     assert not [r for r in all_runs(client) if r.info.status == "RUNNING"]
+
+
+def test_predict_with_the_champion_alias(dask_project, prefect_api):
+    project, _ = dask_project
+    result = nnflow(project, prefect_api, "predict", "--model", "champion", "--data",
+                    "data/iris.csv", "--out", "champion.csv")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = pd.read_csv(project / "champion.csv")
+    assert len(out) == 150
+    assert set(out["prediction"]) <= {"setosa", "versicolor", "virginica"}
+    assert list(out.columns) == ["prediction", "p_setosa", "p_versicolor", "p_virginica"]
