@@ -30,12 +30,16 @@ class Score:
 
 def best_run(runs: list) -> object | None:
     """The best FINISHED run by validation accuracy; ties go to the lower validation cost."""
-    finished = [r for r in runs if r.info.status == "FINISHED"
-                and "val_accuracy" in r.data.metrics]
+    finished = [r for r in runs if r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics]
     if not finished:
         return None
-    return max(finished, key=lambda r: (r.data.metrics["val_accuracy"],
-                                        -r.data.metrics.get("val_cost", float("inf"))))
+    return max(
+        finished,
+        key=lambda r: (
+            r.data.metrics["val_accuracy"],
+            -r.data.metrics.get("val_cost", float("inf")),
+        ),
+    )
 
 
 def rescorer(
@@ -75,10 +79,16 @@ def promote(tracker: Tracker, run_id: str, experiment: str, rescore=None) -> dic
         raise ValueError(f"run {run_id} is {run.info.status}: only finished runs are promoted")
     metrics, digest = run.data.metrics, run.data.params["data_digest"]
     candidate = Score(metrics["val_accuracy"], metrics["val_cost"])
-    version = registry.register(name, run_id, run.data.tags["model_uri"],
-                                tags={"data_digest": digest,
-                                      "val_accuracy": candidate.val_accuracy,
-                                      "val_cost": candidate.val_cost})
+    version = registry.register(
+        name,
+        run_id,
+        run.data.tags["model_uri"],
+        tags={
+            "data_digest": digest,
+            "val_accuracy": candidate.val_accuracy,
+            "val_cost": candidate.val_cost,
+        },
+    )
     current = registry.version_by_alias(name, "champion")
     if current is None:
         won, reason = True, "no champion yet"
@@ -86,14 +96,19 @@ def promote(tracker: Tracker, run_id: str, experiment: str, rescore=None) -> dic
         same_data = current.tags.get("data_digest") == digest
         if same_data or rescore is None:
             held = Score(float(current.tags["val_accuracy"]), float(current.tags["val_cost"]))
-            basis = ("recorded metrics on the same data" if same_data
-                     else "recorded metrics; the champion was trained on other data")
+            basis = (
+                "recorded metrics on the same data"
+                if same_data
+                else "recorded metrics; the champion was trained on other data"
+            )
         else:
             held = rescore(current.source)
             basis = "champion re-scored on this run's validation data"
         won = candidate.beats(held)
-        reason = (f"val_accuracy {candidate.val_accuracy:.4f} vs champion v{current.version} "
-                  f"{held.val_accuracy:.4f} ({basis})")
+        reason = (
+            f"val_accuracy {candidate.val_accuracy:.4f} vs champion v{current.version} "
+            f"{held.val_accuracy:.4f} ({basis})"
+        )
     alias = "champion" if won else "challenger"
     if won:
         registry.set_alias(name, "champion", version)

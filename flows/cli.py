@@ -18,7 +18,9 @@ import typer
 from flows.errors import NnflowError, UsageError
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Train, track and reproduce NumPy sigmoid networks with Prefect and MLflow.",
 )
 
@@ -31,10 +33,13 @@ MaxIterOpt = Annotated[int, typer.Option("--max-iter", help="iteration limit")]
 TolOpt = Annotated[float, typer.Option("--tol", help="stop when the cost improves by less")]
 BatchOpt = Annotated[int | None, typer.Option("--batch-size", help="adam mini-batch size")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="seeds init, split and shuffling")]
-ExperimentOpt = Annotated[str | None, typer.Option("--experiment",
-                                                   help="MLflow experiment (default: data stem)")]
-RegisterOpt = Annotated[bool, typer.Option("--register/--no-register",
-                                           help="register; champion if it beats the current one")]
+ExperimentOpt = Annotated[
+    str | None, typer.Option("--experiment", help="MLflow experiment (default: data stem)")
+]
+RegisterOpt = Annotated[
+    bool,
+    typer.Option("--register/--no-register", help="register; champion if it beats the current one"),
+]
 
 
 def parse_layers(text: str) -> list[int]:
@@ -78,10 +83,20 @@ def train(
     register: RegisterOpt = False,
 ) -> None:
     """Validate, prepare, train and evaluate one network; log it all to MLflow."""
-    params = build_params(data=data, label=label, hidden=parse_layers(hidden), lam=lam,
-                          optimizer=optimizer, learning_rate=learning_rate, max_iter=max_iter,
-                          tol=tol, batch_size=batch_size, seed=seed, experiment=experiment,
-                          register_model=register)
+    params = build_params(
+        data=data,
+        label=label,
+        hidden=parse_layers(hidden),
+        lam=lam,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        max_iter=max_iter,
+        tol=tol,
+        batch_size=batch_size,
+        seed=seed,
+        experiment=experiment,
+        register_model=register,
+    )
     prepare_runtime()
     from flows.pipeline import train_flow
 
@@ -104,18 +119,23 @@ def parse_words(texts: list[str]) -> list[str]:
 
 @app.command()
 def sweep(
-    hidden: Annotated[list[str], typer.Option("--hidden", help="one architecture per use, "
-                                                             "e.g. --hidden 25 --hidden 50,25")],
+    hidden: Annotated[
+        list[str],
+        typer.Option("--hidden", help="one architecture per use, e.g. --hidden 25 --hidden 50,25"),
+    ],
     lam: Annotated[list[str], typer.Option("--lam", help="values, e.g. 0,0.3,1")] = ["1"],  # noqa: B006
     learning_rate: Annotated[list[str], typer.Option("--learning-rate")] = ["1"],  # noqa: B006
     optimizer: Annotated[list[str], typer.Option("--optimizer")] = ["lbfgs"],  # noqa: B006
     seed: Annotated[list[str], typer.Option("--seed")] = ["0"],  # noqa: B006
-    random: Annotated[int | None, typer.Option("--random",
-                                               help="sample N points of the grid")] = None,
-    workers: Annotated[int | None, typer.Option("--workers",
-                                                help="start a local Dask cluster")] = None,
-    dask_address: Annotated[str | None, typer.Option("--dask-address",
-                                                     help="tcp://host:8786")] = None,
+    random: Annotated[
+        int | None, typer.Option("--random", help="sample N points of the grid")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="start a local Dask cluster")
+    ] = None,
+    dask_address: Annotated[
+        str | None, typer.Option("--dask-address", help="tcp://host:8786")
+    ] = None,
     data: DataOpt = "data/digits.csv",
     label: LabelOpt = "label",
     max_iter: MaxIterOpt = 100,
@@ -128,19 +148,31 @@ def sweep(
     """Train every point of a grid in parallel; compare in MLflow; promote the best."""
     from pydantic import ValidationError
 
-    base = build_params(data=data, label=label, max_iter=max_iter, tol=tol,
-                        batch_size=batch_size, seed=split_seed, experiment=experiment)
+    base = build_params(
+        data=data,
+        label=label,
+        max_iter=max_iter,
+        tol=tol,
+        batch_size=batch_size,
+        seed=split_seed,
+        experiment=experiment,
+    )
     prepare_runtime()
     from flows.sweep import SweepParams, sweep_flow
 
     try:
         params = SweepParams(
-            base=base, hidden=[parse_layers(h) for h in hidden],
+            base=base,
+            hidden=[parse_layers(h) for h in hidden],
             lam=parse_floats("--lam", lam),
             learning_rate=parse_floats("--learning-rate", learning_rate),
-            optimizer=parse_words(optimizer), seed=[int(x) for x in parse_words(seed)],
-            random=random, workers=workers, dask_address=dask_address,
-            register_model=register)
+            optimizer=parse_words(optimizer),
+            seed=[int(x) for x in parse_words(seed)],
+            random=random,
+            workers=workers,
+            dask_address=dask_address,
+            register_model=register,
+        )
     except (ValidationError, ValueError) as exc:
         raise UsageError(f"sweep: {_first_error(exc)}") from None
     with prefect_api():
@@ -158,8 +190,12 @@ def _first_error(exc: Exception) -> str:
 
 @app.command()
 def predict(
-    model: Annotated[str, typer.Option("--model", help="run id, runs:/ or models:/ URI, "
-                                                      "'champion', or a model directory")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="run id, runs:/ or models:/ URI, 'champion', or a model directory"
+        ),
+    ],
     data: Annotated[str, typer.Option("--data", help="CSV/Parquet with the feature columns")],
     out: Annotated[str | None, typer.Option("--out", help="CSV to write (default stdout)")] = None,
     experiment: ExperimentOpt = None,
@@ -185,8 +221,18 @@ def ui(
     uri = tracking_uri(paths)
     paths.mlruns.mkdir(exist_ok=True)
     typer.echo(f"MLflow UI for {uri} on http://{host}:{port} (Ctrl-C to stop)", err=True)
-    args = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-            "--host", host, "--port", str(port)]
+    args = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     if uri.startswith("sqlite:"):
         args += ["--default-artifact-root", paths.artifacts.resolve().as_uri()]
     os.execv(sys.executable, args)
@@ -265,8 +311,11 @@ def report_run(run_id: str) -> None:
 
     run = Tracker().get_run(run_id)
     metrics = run.data.metrics
-    summary = ", ".join(f"{k} {metrics[k]:.4f}" for k in
-                        ("train_accuracy", "val_accuracy", "test_accuracy") if k in metrics)
+    summary = ", ".join(
+        f"{k} {metrics[k]:.4f}"
+        for k in ("train_accuracy", "val_accuracy", "test_accuracy")
+        if k in metrics
+    )
     typer.echo(f"{summary}", err=False)
     typer.echo(f"MLflow run {run_id} {run.info.status} (see it with `nnflow ui`)")
 
@@ -276,9 +325,11 @@ def report_sweep(parent: str) -> None:
 
     run = Tracker().get_run(parent)
     tags, metrics = run.data.tags, run.data.metrics
-    typer.echo(f"{int(metrics.get('n_points', 0))} points, {int(metrics.get('n_failed', 0))} "
-               f"failed; best val_accuracy {metrics.get('best_val_accuracy', float('nan')):.4f} "
-               f"(run {tags.get('best_run_id')})")
+    typer.echo(
+        f"{int(metrics.get('n_points', 0))} points, {int(metrics.get('n_failed', 0))} "
+        f"failed; best val_accuracy {metrics.get('best_val_accuracy', float('nan')):.4f} "
+        f"(run {tags.get('best_run_id')})"
+    )
     typer.echo(f"MLflow run {parent} {run.info.status} (sweep parent; see it with `nnflow ui`)")
 
 
@@ -286,8 +337,9 @@ def report_sweep(parent: str) -> None:
 def serve(
     cron: Annotated[str, typer.Option("--cron", help="when to retrain (cron)")] = "0 3 * * *",
     timezone: Annotated[str, typer.Option("--timezone", help="time zone of the cron")] = "UTC",
-    with_sweep: Annotated[bool, typer.Option("--sweep/--no-sweep",
-                                             help="also serve the sweep flow")] = False,
+    with_sweep: Annotated[
+        bool, typer.Option("--sweep/--no-sweep", help="also serve the sweep flow")
+    ] = False,
     data: DataOpt = "data/digits.csv",
     label: LabelOpt = "label",
     hidden: Annotated[str, typer.Option("--hidden", help="hidden sizes, e.g. 25 or 50,25")] = "25",
@@ -302,10 +354,20 @@ def serve(
     register: RegisterOpt = False,
 ) -> None:
     """Retrain on a cron schedule, one run at a time, until Ctrl-C (needs a Prefect server)."""
-    params = build_params(data=data, label=label, hidden=parse_layers(hidden), lam=lam,
-                          optimizer=optimizer, learning_rate=learning_rate, max_iter=max_iter,
-                          tol=tol, batch_size=batch_size, seed=seed, experiment=experiment,
-                          register_model=register)
+    params = build_params(
+        data=data,
+        label=label,
+        hidden=parse_layers(hidden),
+        lam=lam,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        max_iter=max_iter,
+        tol=tol,
+        batch_size=batch_size,
+        seed=seed,
+        experiment=experiment,
+        register_model=register,
+    )
     prepare_runtime(prefect=False)
     from flows.serving import serve_deployments, sweep_deployment, train_deployment
 
@@ -320,8 +382,10 @@ def serve(
         )
     check_prefect_api(url)
     names = ", ".join(f"{d.flow_name}/{d.name}" for d in deployments)
-    typer.echo(f"serving {names} on {url}: cron {cron!r} ({timezone}), one run at a time; "
-               "Ctrl-C to stop", err=True)
+    typer.echo(
+        f"serving {names} on {url}: cron {cron!r} ({timezone}), one run at a time; Ctrl-C to stop",
+        err=True,
+    )
     serve_deployments(deployments)
 
 
@@ -335,8 +399,11 @@ def reproduce(
 
     plan = plan_replay(run_id)
     if plan.environment_differences:
-        typer.echo(f"nnflow: warning: environment differs from run {run_id}'s: "
-                   f"{'; '.join(plan.environment_differences)}", err=True)
+        typer.echo(
+            f"nnflow: warning: environment differs from run {run_id}'s: "
+            f"{'; '.join(plan.environment_differences)}",
+            err=True,
+        )
     with prefect_api():
         outcome = replay(plan)
     if not outcome.exact:
@@ -345,8 +412,10 @@ def reproduce(
             f"{outcome.replay_sha256[:16]} != {outcome.original_sha256[:16]}, "
             f"max_abs_theta_diff {outcome.max_abs_theta_diff:.3g}"
         )
-    typer.echo(f"MLflow run {outcome.replay_run_id} reproduces run {run_id} exactly "
-               f"(thetas_sha256 {outcome.original_sha256[:16]})")
+    typer.echo(
+        f"MLflow run {outcome.replay_run_id} reproduces run {run_id} exactly "
+        f"(thetas_sha256 {outcome.original_sha256[:16]})"
+    )
 
 
 def main() -> None:

@@ -42,8 +42,10 @@ def mlflow_run_name(params: TrainParams) -> str:
 
 
 @flow(name="train", flow_run_name=_train_run_name, validate_parameters=True)
-def train_flow(params: TrainParams = TrainParams(),  # noqa: B008
-               extra_tags: dict[str, str] | None = None) -> str:
+def train_flow(
+    params: TrainParams = TrainParams(),  # noqa: B008
+    extra_tags: dict[str, str] | None = None,
+) -> str:
     """Train one network on one data set and log it to MLflow; returns the run id.
 
     `extra_tags` go on the MLflow run from its start (a replay's `reproduces`), so they
@@ -59,8 +61,9 @@ def train_flow(params: TrainParams = TrainParams(),  # noqa: B008
     with failing_run(tracker, run_id):
         data = load_dataset(params.data)
         df = validate_dataset(data, params.label)
-        prepared = prepare_matrices(df, data.digest, params.label,
-                                    params.effective_split_seed, params.fractions)
+        prepared = prepare_matrices(
+            df, data.digest, params.label, params.effective_split_seed, params.fractions
+        )
         result, seconds = train_network(prepared, params)
         evaluation = evaluate_network(result.thetas, prepared, params.lam)
         log_run(tracker, run_id, params, data, prepared, result, seconds, evaluation, tags)
@@ -72,14 +75,25 @@ def train_flow(params: TrainParams = TrainParams(),  # noqa: B008
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def register_model(tracker: Tracker, run_id: str, params: TrainParams,
-                   data: LoadedData) -> dict[str, str]:
+def register_model(
+    tracker: Tracker, run_id: str, params: TrainParams, data: LoadedData
+) -> dict[str, str]:
     """Register the finished run's model; it takes `champion` only if it is better."""
-    rescore = rescorer(data.frame, label=params.label, split_seed=params.effective_split_seed,
-                       fractions=params.fractions, tracking=tracker.uri)
+    rescore = rescorer(
+        data.frame,
+        label=params.label,
+        split_seed=params.effective_split_seed,
+        fractions=params.fractions,
+        tracking=tracker.uri,
+    )
     outcome = promote(tracker, run_id, params.experiment_name, rescore=rescore)
-    get_run_logger().info("registered %s v%s as %s: %s", outcome["model"], outcome["version"],
-                          outcome["alias"], outcome["reason"])
+    get_run_logger().info(
+        "registered %s v%s as %s: %s",
+        outcome["model"],
+        outcome["version"],
+        outcome["alias"],
+        outcome["reason"],
+    )
     return outcome
 
 
@@ -104,13 +118,13 @@ class failing_run:  # noqa: N801 - used as a context manager, reads like one
                     self.tracker.log_artifacts(self.run_id, Path(tmp), "validation")
             self.tracker.end_run(self.run_id, failed_reason=reason)
         except Exception as tracking_error:  # the original error matters more
-            get_run_logger().error("could not mark run %s FAILED: %s", self.run_id,
-                                   tracking_error)
+            get_run_logger().error("could not mark run %s FAILED: %s", self.run_id, tracking_error)
         return False
 
 
-def publish_summary(tracker: Tracker, run_id: str, params: TrainParams,
-                    metrics: dict[str, float]) -> None:
+def publish_summary(
+    tracker: Tracker, run_id: str, params: TrainParams, metrics: dict[str, float]
+) -> None:
     """A Prefect markdown artifact: the metrics table and where the MLflow run lives."""
     rows = "\n".join(f"| {name} | {value:.4f} |" for name, value in sorted(metrics.items()))
     run = tracker.get_run(run_id)
@@ -121,8 +135,9 @@ def publish_summary(tracker: Tracker, run_id: str, params: TrainParams,
         f"MLflow run `{run_id}` (experiment `{run.info.experiment_id}`) in "
         f"`{tracker.uri}`: {run_link(tracker, run.info.experiment_id, run_id)}\n"
     )
-    create_markdown_artifact(markdown=markdown, key="train-summary",
-                             description=f"MLflow run {run_id}")
+    create_markdown_artifact(
+        markdown=markdown, key="train-summary", description=f"MLflow run {run_id}"
+    )
 
 
 def run_link(tracker: Tracker, experiment_id: str, run_id: str) -> str:

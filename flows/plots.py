@@ -82,8 +82,7 @@ def plot_sweep(results, metric: str, params: Sequence[str], path: Path) -> Path:
     """`metric` against each swept parameter, one panel per parameter (a DataFrame in)."""
     plt = _pyplot()
     params = list(params) or ["point"]
-    fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 3.5), dpi=100,
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 3.5), dpi=100, squeeze=False)
     for ax, name in zip(axes[0], params, strict=True):
         values = results[name].astype(str) if name in results else results.index.astype(str)
         order = sorted(set(values), key=_natural)

@@ -15,8 +15,7 @@ from flows.errors import DataError, UsageError
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def resolve_model_uri(model: str, *, experiment: str | None = None,
-                      data: str | None = None) -> str:
+def resolve_model_uri(model: str, *, experiment: str | None = None, data: str | None = None) -> str:
     """A run id, `runs:/`/`models:/` URI, `champion`, or a local model directory -> a URI."""
     if model.startswith(("runs:/", "models:/")) or Path(model).is_dir():
         return model
@@ -27,8 +26,10 @@ def resolve_model_uri(model: str, *, experiment: str | None = None,
         if not name:
             raise UsageError("--model champion needs --experiment (or a --data file stem)")
         return f"models:/nnflow-{name}@champion"
-    raise UsageError(f"--model: {model!r} is not a run id, a runs:/ or models:/ URI, "
-                     "'champion', or a model directory")
+    raise UsageError(
+        f"--model: {model!r} is not a run id, a runs:/ or models:/ URI, "
+        "'champion', or a model directory"
+    )
 
 
 def predict_frame(model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -39,8 +40,10 @@ def predict_frame(model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
     features = [c.name for c in pyfunc.metadata.get_input_schema().inputs]
     missing = [c for c in features if c not in frame.columns]
     if missing:
-        raise DataError(f"missing feature column(s) {', '.join(missing[:5])}"
-                        f"{' ...' if len(missing) > 5 else ''} expected by {model_uri}")
+        raise DataError(
+            f"missing feature column(s) {', '.join(missing[:5])}"
+            f"{' ...' if len(missing) > 5 else ''} expected by {model_uri}"
+        )
     X = frame[features]
     non_numeric = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])]
     if non_numeric:
@@ -49,8 +52,10 @@ def predict_frame(model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
     bad = ~np.isfinite(X.to_numpy())
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise DataError(f"column {features[col]}: {int(bad.sum())} missing or non-finite "
-                        f"values (first at data row {row})")
+        raise DataError(
+            f"column {features[col]}: {int(bad.sum())} missing or non-finite "
+            f"values (first at data row {row})"
+        )
     labels = pyfunc.predict(X)
     proba = pyfunc.predict(X, params={"predict_method": "predict_proba"})
     out = pd.DataFrame({"prediction": np.asarray(labels)}, index=frame.index)
@@ -59,8 +64,7 @@ def predict_frame(model_uri: str, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def predict_file(model: str, data: str, out: str | None, *,
-                 experiment: str | None = None) -> int:
+def predict_file(model: str, data: str, out: str | None, *, experiment: str | None = None) -> int:
     """Predict every row of `data`; write CSV to `out` (or stdout). Returns the row count."""
     frame = load_table(data)
     uri = resolve_model_uri(model, experiment=experiment, data=data)

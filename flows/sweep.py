@@ -68,19 +68,27 @@ class SweepParams(BaseModel):
 
     def points(self) -> list[TrainParams]:
         """Every grid point (or a seeded random sample of them), as full train params."""
-        grid = list(itertools.product(self.hidden, self.lam, self.learning_rate,
-                                      self.optimizer, self.seed))
+        grid = list(
+            itertools.product(self.hidden, self.lam, self.learning_rate, self.optimizer, self.seed)
+        )
         if self.random is not None and self.random < len(grid):
             rng = np.random.default_rng(self.base.seed)
             grid = [grid[i] for i in sorted(rng.choice(len(grid), self.random, replace=False))]
         split_seed = self.base.effective_split_seed
         return [
-            self.base.model_copy(update={
-                "hidden": hidden, "lam": lam, "learning_rate": lr, "optimizer": opt,
-                # One BLAS thread per point: N parallel points use N cores, and every
-                # runner computes bit-identical results.
-                "seed": seed, "split_seed": split_seed, "blas_threads": 1,
-            })
+            self.base.model_copy(
+                update={
+                    "hidden": hidden,
+                    "lam": lam,
+                    "learning_rate": lr,
+                    "optimizer": opt,
+                    # One BLAS thread per point: N parallel points use N cores, and every
+                    # runner computes bit-identical results.
+                    "seed": seed,
+                    "split_seed": split_seed,
+                    "blas_threads": 1,
+                }
+            )
             for hidden, lam, lr, opt, seed in grid
         ]
 
@@ -90,12 +98,20 @@ class SweepParams(BaseModel):
 
 
 @task(cache_policy=NO_CACHE)
-def train_point(point: TrainParams, data: LoadedData, prepared: Prepared, tracking_uri: str,
-                experiment_id: str, parent_run_id: str, tags: dict[str, str]) -> str:
+def train_point(
+    point: TrainParams,
+    data: LoadedData,
+    prepared: Prepared,
+    tracking_uri: str,
+    experiment_id: str,
+    parent_run_id: str,
+    tags: dict[str, str],
+) -> str:
     """Train, evaluate and log one grid point as a child run; returns its run id."""
     tracker = Tracker(tracking_uri)
-    run_id = tracker.start_run(experiment_id, mlflow_run_name(point), tags=tags,
-                               parent_run_id=parent_run_id)
+    run_id = tracker.start_run(
+        experiment_id, mlflow_run_name(point), tags=tags, parent_run_id=parent_run_id
+    )
     tracker.log_params(run_id, requested_params(point))
     with failing_run(tracker, run_id):
         result, seconds = train_network.fn(prepared, point)
@@ -115,8 +131,9 @@ def task_runner(params: SweepParams):
         from prefect_dask import DaskTaskRunner
 
         # distributed's nanny already sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in workers.
-        return DaskTaskRunner(cluster_kwargs={"n_workers": params.workers,
-                                              "threads_per_worker": 1, "processes": True})
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": params.workers, "threads_per_worker": 1, "processes": True}
+        )
     from prefect.task_runners import ThreadPoolTaskRunner
 
     return ThreadPoolTaskRunner(max_workers=2)
@@ -140,23 +157,33 @@ def sweep_flow(params: SweepParams = SweepParams()) -> str:  # noqa: B008
     with failing_run(tracker, parent):
         data = load_dataset(base.data)
         df = validate_dataset(data, base.label)
-        prepared = prepare_matrices(df, data.digest, base.label, base.effective_split_seed,
-                                    base.fractions)
+        prepared = prepare_matrices(
+            df, data.digest, base.label, base.effective_split_seed, base.fractions
+        )
         tracker.log_params(parent, sweep_params(params, data, len(points)))
         # The dataset row is created here, once: parallel children inserting the same
         # dataset at once collide on its primary key in a PostgreSQL-backed store.
-        tracker.log_dataset(parent, data.frame, source=data.path, digest=data.digest,
-                            label=base.label)
+        tracker.log_dataset(
+            parent, data.frame, source=data.path, digest=data.digest, label=base.label
+        )
         logger.info("sweep of %d points on %s", len(points), base.data)
         # The runner is chosen by the parameters, not the decorator, so a deployment's
         # parameters can send the same flow to threads, a local cluster or a remote one.
         # One BLAS thread per concurrent point (Dask's nanny does the same in workers).
         with threadpool_limits(1), task_runner(params) as runner:
             futures = [
-                runner.submit(train_point, parameters={
-                    "point": p, "data": data, "prepared": prepared,
-                    "tracking_uri": tracker.uri, "experiment_id": experiment_id,
-                    "parent_run_id": parent, "tags": tags})
+                runner.submit(
+                    train_point,
+                    parameters={
+                        "point": p,
+                        "data": data,
+                        "prepared": prepared,
+                        "tracking_uri": tracker.uri,
+                        "experiment_id": experiment_id,
+                        "parent_run_id": parent,
+                        "tags": tags,
+                    },
+                )
                 for p in points
             ]
             for done, _ in enumerate(as_completed(futures), start=1):
@@ -167,10 +194,15 @@ def sweep_flow(params: SweepParams = SweepParams()) -> str:  # noqa: B008
         best = best_run([tracker.get_run(r) for r in results["run_id"]])
         if best is None:
             raise RuntimeError(f"all {len(points)} sweep points failed")
-        tracker.set_tags(parent, {"best_run_id": best.info.run_id,
-                                  "n_failed": str(n_failed)})
-        tracker.log_metrics(parent, {"best_val_accuracy": best.data.metrics["val_accuracy"],
-                                     "n_points": len(points), "n_failed": n_failed})
+        tracker.set_tags(parent, {"best_run_id": best.info.run_id, "n_failed": str(n_failed)})
+        tracker.log_metrics(
+            parent,
+            {
+                "best_val_accuracy": best.data.metrics["val_accuracy"],
+                "n_points": len(points),
+                "n_failed": n_failed,
+            },
+        )
         tracker.end_run(parent)
     if params.register_model:
         register_model(tracker, best.info.run_id, base, data)
@@ -180,13 +212,22 @@ def sweep_flow(params: SweepParams = SweepParams()) -> str:  # noqa: B008
 
 def sweep_params(params: SweepParams, data: LoadedData, n_points: int) -> dict[str, object]:
     return {
-        "data_path": data.path, "data_digest": data.digest, "n_points": n_points,
+        "data_path": data.path,
+        "data_digest": data.digest,
+        "n_points": n_points,
         "grid_hidden": ";".join(",".join(map(str, h)) for h in params.hidden),
         **{f"grid_{name}": ",".join(map(str, getattr(params, name))) for name in SWEPT[1:]},
-        "random": params.random, "max_iter": params.base.max_iter, "tol": params.base.tol,
+        "random": params.random,
+        "max_iter": params.base.max_iter,
+        "tol": params.base.tol,
         "split_seed": params.base.effective_split_seed,
-        "runner": ("dask:" + params.dask_address if params.dask_address else
-                   f"dask-local:{params.workers}" if params.workers else "threads"),
+        "runner": (
+            "dask:" + params.dask_address
+            if params.dask_address
+            else f"dask-local:{params.workers}"
+            if params.workers
+            else "threads"
+        ),
     }
 
 
@@ -194,26 +235,42 @@ def sweep_results(tracker: Tracker, parent: str, points: list[TrainParams]) -> p
     """One row per child run, best validation accuracy first."""
     runs = tracker.client.search_runs(
         [tracker.get_run(parent).info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{parent}'", max_results=10_000)
+        filter_string=f"tags.mlflow.parentRunId = '{parent}'",
+        max_results=10_000,
+    )
     rows = []
     for run in runs:
         p, m = run.data.params, run.data.metrics
-        rows.append({
-            "run_id": run.info.run_id, "status": run.info.status,
-            "hidden": p.get("hidden_layers"), "lam": p.get("lam"),
-            "learning_rate": p.get("learning_rate"), "optimizer": p.get("optimizer"),
-            "seed": p.get("seed"),
-            **{k: m.get(k, np.nan) for k in ("val_accuracy", "val_cost", "train_accuracy",
-                                             "test_accuracy", "train_seconds", "n_iter")},
-            "failure_reason": run.data.tags.get("failure_reason", ""),
-        })
+        rows.append(
+            {
+                "run_id": run.info.run_id,
+                "status": run.info.status,
+                "hidden": p.get("hidden_layers"),
+                "lam": p.get("lam"),
+                "learning_rate": p.get("learning_rate"),
+                "optimizer": p.get("optimizer"),
+                "seed": p.get("seed"),
+                **{
+                    k: m.get(k, np.nan)
+                    for k in (
+                        "val_accuracy",
+                        "val_cost",
+                        "train_accuracy",
+                        "test_accuracy",
+                        "train_seconds",
+                        "n_iter",
+                    )
+                },
+                "failure_reason": run.data.tags.get("failure_reason", ""),
+            }
+        )
     table = pd.DataFrame(rows)
-    return table.sort_values(["val_accuracy", "val_cost"], ascending=[False, True],
-                             na_position="last", kind="stable").reset_index(drop=True)
+    return table.sort_values(
+        ["val_accuracy", "val_cost"], ascending=[False, True], na_position="last", kind="stable"
+    ).reset_index(drop=True)
 
 
-def log_comparison(tracker: Tracker, parent: str, results: pd.DataFrame,
-                   swept: list[str]) -> None:
+def log_comparison(tracker: Tracker, parent: str, results: pd.DataFrame, swept: list[str]) -> None:
     """sweep_results.csv and plots/sweep_val_accuracy.png on the parent run."""
     with tempfile.TemporaryDirectory(prefix="nnflow-") as tmp:
         out = Path(tmp)
@@ -227,17 +284,29 @@ def log_comparison(tracker: Tracker, parent: str, results: pd.DataFrame,
 
 def publish_sweep_summary(tracker: Tracker, parent: str, results: pd.DataFrame) -> None:
     """A Prefect markdown artifact: the ten best points and where the runs live."""
-    columns = ["hidden", "lam", "learning_rate", "optimizer", "seed", "val_accuracy",
-               "test_accuracy", "status"]
+    columns = [
+        "hidden",
+        "lam",
+        "learning_rate",
+        "optimizer",
+        "seed",
+        "val_accuracy",
+        "test_accuracy",
+        "status",
+    ]
     top = results[columns].head(10)
     header = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    rows = "".join("| " + " | ".join(_cell(v) for v in row) + " |\n"
-                   for row in top.itertuples(index=False))
+    rows = "".join(
+        "| " + " | ".join(_cell(v) for v in row) + " |\n" for row in top.itertuples(index=False)
+    )
     experiment_id = tracker.get_run(parent).info.experiment_id
-    markdown = (f"# nnflow sweep: {len(results)} points\n\n{header}{rows}\n"
-                f"Parent MLflow run `{parent}`: {run_link(tracker, experiment_id, parent)}\n")
-    create_markdown_artifact(markdown=markdown, key="sweep-summary",
-                             description=f"MLflow parent run {parent}")
+    markdown = (
+        f"# nnflow sweep: {len(results)} points\n\n{header}{rows}\n"
+        f"Parent MLflow run `{parent}`: {run_link(tracker, experiment_id, parent)}\n"
+    )
+    create_markdown_artifact(
+        markdown=markdown, key="sweep-summary", description=f"MLflow parent run {parent}"
+    )
 
 
 def _cell(value) -> str:

@@ -56,8 +56,7 @@ def _retry_io_only(task, task_run, state) -> bool:
     return False
 
 
-@task(retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_io_only,
-      cache_policy=NO_CACHE)
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_io_only, cache_policy=NO_CACHE)
 def load_dataset(path: str) -> LoadedData:
     """Read the CSV/Parquet file and fingerprint its bytes."""
     return LoadedData(path=path, digest=file_digest(path), frame=load_table(path))
@@ -76,13 +75,16 @@ def validate_dataset(data: LoadedData, label: str) -> pd.DataFrame:
 
 def _preparation_key(context, parameters) -> str:
     fractions = ",".join(f"{f:.12g}" for f in parameters["fractions"])
-    return (f"prepare-{PREPARATION_VERSION}-{parameters['digest']}-{parameters['label']}"
-            f"-{parameters['seed']}-{fractions}")
+    return (
+        f"prepare-{PREPARATION_VERSION}-{parameters['digest']}-{parameters['label']}"
+        f"-{parameters['seed']}-{fractions}"
+    )
 
 
 @task(cache_key_fn=_preparation_key, persist_result=True)
-def prepare_matrices(df: pd.DataFrame, digest: str, label: str, seed: int,
-                     fractions: tuple[float, float, float]) -> Prepared:
+def prepare_matrices(
+    df: pd.DataFrame, digest: str, label: str, seed: int, fractions: tuple[float, float, float]
+) -> Prepared:
     """Seeded stratified split, train-only scaling, one-hot Y, bias column."""
     return _prepare(df, label=label, seed=seed, fractions=fractions)
 
@@ -95,26 +97,43 @@ def train_network(prepared: Prepared, params: TrainParams) -> tuple[nncore.Train
     layers = [n, *params.hidden, K]
     thetas = nncore.init_thetas(layers, np.random.default_rng(params.seed))
     config = train_config(params)
-    logger.info("training %s with %s on %d rows", "-".join(map(str, layers)),
-                params.optimizer, prepared.Xb_train.shape[0])
-    with (threadpool_limits(params.blas_threads), _Progress(logger, params.max_iter) as progress,
-          warnings.catch_warnings(record=True) as caught):
+    logger.info(
+        "training %s with %s on %d rows",
+        "-".join(map(str, layers)),
+        params.optimizer,
+        prepared.Xb_train.shape[0],
+    )
+    with (
+        threadpool_limits(params.blas_threads),
+        _Progress(logger, params.max_iter) as progress,
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always", nncore.ConvergenceWarning)
         start = time.perf_counter()
-        result = nncore.train(thetas, prepared.Xb_train, prepared.Y_train, config,
-                              callback=progress.update)
+        result = nncore.train(
+            thetas, prepared.Xb_train, prepared.Y_train, config, callback=progress.update
+        )
         seconds = time.perf_counter() - start
     for warning in caught:
         logger.warning("%s", warning.message)
-    logger.info("trained in %.2f s: %d iterations, final cost %.6f, converged=%s",
-                seconds, result.n_iter, result.cost_history[-1], result.converged)
+    logger.info(
+        "trained in %.2f s: %d iterations, final cost %.6f, converged=%s",
+        seconds,
+        result.n_iter,
+        result.cost_history[-1],
+        result.converged,
+    )
     return result, seconds
 
 
 def train_config(params: TrainParams) -> nncore.TrainConfig:
     return nncore.TrainConfig(
-        optimizer=params.optimizer, lam=params.lam, learning_rate=params.learning_rate,
-        max_iter=params.max_iter, tol=params.tol, batch_size=params.batch_size,
+        optimizer=params.optimizer,
+        lam=params.lam,
+        learning_rate=params.learning_rate,
+        max_iter=params.max_iter,
+        tol=params.tol,
+        batch_size=params.batch_size,
         seed=params.seed,
     )
 
@@ -126,21 +145,38 @@ def evaluate_network(thetas: list[np.ndarray], prepared: Prepared, lam: float) -
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def log_run(tracker: Tracker, run_id: str, params: TrainParams, data: LoadedData,
-            prepared: Prepared, result: nncore.TrainResult, seconds: float,
-            evaluation: Evaluation, tags: dict[str, str]) -> None:
+def log_run(
+    tracker: Tracker,
+    run_id: str,
+    params: TrainParams,
+    data: LoadedData,
+    prepared: Prepared,
+    result: nncore.TrainResult,
+    seconds: float,
+    evaluation: Evaluation,
+    tags: dict[str, str],
+) -> None:
     """Log params, the cost history, metrics, artifacts, the dataset and the model."""
     record_run(tracker, run_id, params, data, prepared, result, seconds, evaluation, tags)
 
 
-def record_run(tracker: Tracker, run_id: str, params: TrainParams, data: LoadedData,
-               prepared: Prepared, result: nncore.TrainResult, seconds: float,
-               evaluation: Evaluation, tags: dict[str, str]) -> None:
+def record_run(
+    tracker: Tracker,
+    run_id: str,
+    params: TrainParams,
+    data: LoadedData,
+    prepared: Prepared,
+    result: nncore.TrainResult,
+    seconds: float,
+    evaluation: Evaluation,
+    tags: dict[str, str],
+) -> None:
     """The body of `log_run`, callable from other tasks (the sweep's points)."""
     tracker.log_params(run_id, run_params(params, data, prepared))
     tracker.log_metric_history(run_id, "cost", result.cost_history)
-    tracker.log_metrics(run_id, {**evaluation.metrics, "train_seconds": seconds,
-                                 "n_iter": result.n_iter})
+    tracker.log_metrics(
+        run_id, {**evaluation.metrics, "train_seconds": seconds, "n_iter": result.n_iter}
+    )
     with tempfile.TemporaryDirectory(prefix="nnflow-") as tmp:
         out = Path(tmp)
         thetas_path, prep_path = write_run_files(out, params, prepared, result, evaluation)
@@ -150,35 +186,53 @@ def record_run(tracker: Tracker, run_id: str, params: TrainParams, data: LoadedD
         raw = data.frame.drop(columns=[params.label])
         example = raw.head(5).astype("float64")
         model_info = tracker.log_model(
-            run_id, thetas_path=thetas_path, preprocessing_path=prep_path,
+            run_id,
+            thetas_path=thetas_path,
+            preprocessing_path=prep_path,
             input_example=example,
             predictions=pd.Series(_decode(result.thetas, example, prepared.preprocessing)),
         )
-    tracker.log_dataset(run_id, data.frame, source=data.path, digest=data.digest,
-                        label=params.label)
-    tracker.set_tags(run_id, {
-        **tags,
-        **environment_tags(),
-        "thetas_sha256": nncore.thetas_sha256(result.thetas),
-        "converged": str(result.converged).lower(),
-        "model_uri": model_info.model_uri,
-    })
+    tracker.log_dataset(
+        run_id, data.frame, source=data.path, digest=data.digest, label=params.label
+    )
+    tracker.set_tags(
+        run_id,
+        {
+            **tags,
+            **environment_tags(),
+            "thetas_sha256": nncore.thetas_sha256(result.thetas),
+            "converged": str(result.converged).lower(),
+            "model_uri": model_info.model_uri,
+        },
+    )
 
 
-def write_run_files(out: Path, params: TrainParams, prepared: Prepared,
-                    result: nncore.TrainResult, evaluation: Evaluation) -> tuple[Path, Path]:
+def write_run_files(
+    out: Path,
+    params: TrainParams,
+    prepared: Prepared,
+    result: nncore.TrainResult,
+    evaluation: Evaluation,
+) -> tuple[Path, Path]:
     """thetas.npz, preprocessing.json, cost_history.csv and plots/ into `out`."""
     thetas_path = out / "thetas.npz"
     nncore.save_thetas(thetas_path, result.thetas)
     prep_path = out / "preprocessing.json"
     prep_path.write_text(json.dumps(prepared.preprocessing, indent=2), encoding="utf-8")
-    pd.DataFrame({"iteration": np.arange(1, len(result.cost_history) + 1),
-                  "cost": result.cost_history}).to_csv(out / "cost_history.csv", index=False)
+    pd.DataFrame(
+        {"iteration": np.arange(1, len(result.cost_history) + 1), "cost": result.cost_history}
+    ).to_csv(out / "cost_history.csv", index=False)
     (out / "plots").mkdir()
-    plot_cost_curve(result.cost_history, out / "plots" / "cost_curve.png",
-                    title=f"{params.hidden_layers} {params.optimizer} lam={params.lam}")
-    plot_confusion_matrix(evaluation.confusion, prepared.preprocessing["classes"],
-                          out / "plots" / "confusion_matrix.png")
+    plot_cost_curve(
+        result.cost_history,
+        out / "plots" / "cost_curve.png",
+        title=f"{params.hidden_layers} {params.optimizer} lam={params.lam}",
+    )
+    plot_confusion_matrix(
+        evaluation.confusion,
+        prepared.preprocessing["classes"],
+        out / "plots" / "confusion_matrix.png",
+    )
     return thetas_path, prep_path
 
 
@@ -223,8 +277,9 @@ def blas_threads() -> int:
 
 
 def _decode(thetas, frame: pd.DataFrame, preprocessing: dict) -> np.ndarray:
-    return decode_labels(nncore.predict(thetas, transform_features(frame, preprocessing)),
-                         preprocessing)
+    return decode_labels(
+        nncore.predict(thetas, transform_features(frame, preprocessing)), preprocessing
+    )
 
 
 class _Progress:
@@ -248,8 +303,7 @@ class _Progress:
         if iteration % self.every == 0:
             self.logger.info("iteration %d/%d: cost %.6f", iteration, self.total, cost)
         if self.bar is not None:
-            self.bar.update(self.bar_task, completed=iteration,
-                            description=f"cost {cost:.5f}")
+            self.bar.update(self.bar_task, completed=iteration, description=f"cost {cost:.5f}")
 
     def __exit__(self, *exc):
         if self.bar is not None:

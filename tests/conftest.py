@@ -18,15 +18,17 @@ _STATE = Path(tempfile.mkdtemp(prefix="nnflow-tests-"))
 
 
 def pytest_configure(config):
-    os.environ.update({
-        "PREFECT_HOME": str(_STATE / "prefect"),
-        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(_STATE / "prefect" / "storage"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_UI_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "1",
-    })
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(_STATE / "prefect"),
+            "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(_STATE / "prefect" / "storage"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "1",
+        }
+    )
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     os.environ.pop("PREFECT_API_URL", None)
 

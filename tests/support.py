@@ -19,12 +19,19 @@ def new_project(directory: Path) -> Path:
     return directory
 
 
-def nnflow(cwd: Path, api_url: str, *args: str, env: dict[str, str] | None = None,
-           timeout: int = 600) -> subprocess.CompletedProcess:
+def nnflow(
+    cwd: Path, api_url: str, *args: str, env: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
     """Run `nnflow ARGS` as a user would, in a subprocess against the given Prefect API."""
     full_env = {**os.environ, "PREFECT_API_URL": api_url, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "flows", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "flows", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def store(project) -> MlflowClient:
@@ -47,5 +54,3 @@ def run_id_from(stdout: str) -> str:
     last = stdout.strip().splitlines()[-1]
     assert last.startswith("MLflow run "), last
     return last.split()[2]
-
-

@@ -106,8 +106,16 @@ class Tracker:
     def log_artifacts(self, run_id: str, directory: Path, artifact_path: str | None = None):
         self.client.log_artifacts(run_id, str(directory), artifact_path)
 
-    def log_dataset(self, run_id: str, df: pd.DataFrame, *, source: str, digest: str,
-                    label: str, context: str = "train") -> None:
+    def log_dataset(
+        self,
+        run_id: str,
+        df: pd.DataFrame,
+        *,
+        source: str,
+        digest: str,
+        label: str,
+        context: str = "train",
+    ) -> None:
         """Record the data set as a run input, identified by the file's sha256."""
         with warnings.catch_warnings():
             # A local path matches two registered (identical) local source types.
@@ -120,22 +128,32 @@ class Tracker:
         )
         self.client.log_inputs(run_id, datasets=[entity])
 
-    def log_model(self, run_id: str, *, thetas_path: Path, preprocessing_path: Path,
-                  input_example: pd.DataFrame, predictions: pd.Series):
+    def log_model(
+        self,
+        run_id: str,
+        *,
+        thetas_path: Path,
+        preprocessing_path: Path,
+        input_example: pd.DataFrame,
+        predictions: pd.Series,
+    ):
         """Log the pyfunc model `model` from code, linked to the run (an MLflow 3 LoggedModel)."""
         with warnings.catch_warnings():
             # Labels are integers by nature; MLflow's hint about missing ints is noise.
             warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
-            return self._log_model(run_id, thetas_path, preprocessing_path, input_example,
-                                   infer_signature(input_example, predictions,
-                                                   params={"predict_method": "predict"}))
+            return self._log_model(
+                run_id,
+                thetas_path,
+                preprocessing_path,
+                input_example,
+                infer_signature(input_example, predictions, params={"predict_method": "predict"}),
+            )
 
     def _log_model(self, run_id, thetas_path, preprocessing_path, input_example, signature):
         # Create the LoggedModel in the run's experiment ourselves: left to Model.log it
         # lands in the process-wide "active" experiment, where `runs:/` cannot find it.
         experiment_id = self.client.get_run(run_id).info.experiment_id
-        logged = self.client.create_logged_model(experiment_id, name="model",
-                                                 source_run_id=run_id)
+        logged = self.client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
         with using_tracking_uri(self.uri):  # Model.log builds its client from the global URI
             return mlflow.models.Model.log(
                 artifact_path=None,
@@ -178,7 +196,6 @@ class Tracker:
         return Path(self.client.download_artifacts(run_id, path, str(dst)))
 
 
-
 def load_model(uri: str, tracking: str | None = None):
     """Load a logged pyfunc model (runs:/, models:/, or a local directory).
 
@@ -211,8 +228,10 @@ def using_tracking_uri(uri: str):
         else:
             saved = _uri_users[0][1:]
             if _uri_users[-1][0] != uri:
-                raise RuntimeError(f"tracking URI {uri} requested while {_uri_users[-1][0]} "
-                                   "is in use by another thread")
+                raise RuntimeError(
+                    f"tracking URI {uri} requested while {_uri_users[-1][0]} "
+                    "is in use by another thread"
+                )
         _uri_users.append((uri, *saved))
     try:
         yield
@@ -258,19 +277,24 @@ class Registry:
         except mlflow.exceptions.MlflowException:
             try:
                 self.client.create_registered_model(
-                    name, description="nnflow networks; alias `champion` serves the best")
+                    name, description="nnflow networks; alias `champion` serves the best"
+                )
             except mlflow.exceptions.MlflowException:
                 pass  # created concurrently
 
-    def register(self, name: str, run_id: str, model_uri: str,
-                 tags: Mapping[str, str] | None = None) -> str:
+    def register(
+        self, name: str, run_id: str, model_uri: str, tags: Mapping[str, str] | None = None
+    ) -> str:
         """A new version of `name` from a run's logged model; returns the version."""
         self.ensure_model(name)
         # A tracking server only accepts a `models:/m-...` source with its model id.
         model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None
         with using_tracking_uri(self.uri):  # the source URI resolves in the global store
             version = self.client.create_model_version(
-                name, source=model_uri, run_id=run_id, model_id=model_id,
+                name,
+                source=model_uri,
+                run_id=run_id,
+                model_id=model_id,
                 tags={k: str(v) for k, v in (tags or {}).items()},
             )
         return str(version.version)

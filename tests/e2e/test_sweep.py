@@ -19,8 +19,23 @@ def children_of(client: MlflowClient, parent: str):
 def dask_project(prefect_api, tmp_path_factory):
     """A 2x2 grid on iris over a real local Dask cluster of two worker processes."""
     project = new_project(tmp_path_factory.mktemp("sweep"))
-    result = nnflow(project, prefect_api, "sweep", "--data", "data/iris.csv", "--hidden", "5",
-                    "--hidden", "8,4", "--lam", "0,1", "--max-iter", "40", "--workers", "2")
+    result = nnflow(
+        project,
+        prefect_api,
+        "sweep",
+        "--data",
+        "data/iris.csv",
+        "--hidden",
+        "5",
+        "--hidden",
+        "8,4",
+        "--lam",
+        "0,1",
+        "--max-iter",
+        "40",
+        "--workers",
+        "2",
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     return project, run_id_from(result.stdout)
 
@@ -41,38 +56,58 @@ def test_dask_sweep_logs_a_parent_and_four_finished_children(dask_sweep, dask_pr
     children = children_of(client, dask_sweep)
     assert len(children) == 4
     assert {(c.data.params["hidden_layers"], c.data.params["lam"]) for c in children} == {
-        ("5", "0.0"), ("5", "1.0"), ("8,4", "0.0"), ("8,4", "1.0")}
+        ("5", "0.0"),
+        ("5", "1.0"),
+        ("8,4", "0.0"),
+        ("8,4", "1.0"),
+    }
     for child in children:
         assert {"thetas.npz", "plots/cost_curve.png"} <= artifact_paths(client, child.info.run_id)
         assert child.data.params["blas_threads"] == "1"
     assert {"sweep_results.csv", "plots/sweep_val_accuracy.png"} <= artifact_paths(
-        client, dask_sweep)
+        client, dask_sweep
+    )
     best = parent.data.tags["best_run_id"]
     champion = client.get_model_version_by_alias("nnflow-iris", "champion")
     assert champion.run_id == best
 
 
-def test_thread_and_dask_runners_give_identical_results(dask_project, prefect_api,
-                                                       monkeypatch):
+def test_thread_and_dask_runners_give_identical_results(dask_project, prefect_api, monkeypatch):
     """The same grid on the thread runner reproduces every Dask point bit for bit."""
     project, dask_sweep = dask_project
     monkeypatch.chdir(project)
     base = TrainParams(data="data/iris.csv", max_iter=40, experiment="iris-threads")
-    parent = sweep_flow(SweepParams(base=base, hidden=[[5], [8, 4]], lam=[0.0, 1.0],
-                                    register_model=False))
+    parent = sweep_flow(
+        SweepParams(base=base, hidden=[[5], [8, 4]], lam=[0.0, 1.0], register_model=False)
+    )
     client = store(project)
 
     def fingerprints(parent_id):
-        return {(c.data.params["hidden_layers"], c.data.params["lam"]):
-                (c.data.tags["thetas_sha256"], c.data.metrics["val_accuracy"])
-                for c in children_of(client, parent_id)}
+        return {
+            (c.data.params["hidden_layers"], c.data.params["lam"]): (
+                c.data.tags["thetas_sha256"],
+                c.data.metrics["val_accuracy"],
+            )
+            for c in children_of(client, parent_id)
+        }
 
     assert fingerprints(parent) == fingerprints(dask_sweep)
 
 
 def test_a_failing_point_is_recorded_and_the_rest_promoted(run_cli, project):
-    result = run_cli("sweep", "--data", "data/iris.csv", "--hidden", "4", "--optimizer", "gd",
-                     "--learning-rate", "0.5,1e200", "--max-iter", "30")
+    result = run_cli(
+        "sweep",
+        "--data",
+        "data/iris.csv",
+        "--hidden",
+        "4",
+        "--optimizer",
+        "gd",
+        "--learning-rate",
+        "0.5,1e200",
+        "--max-iter",
+        "30",
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     parent = run_id_from(result.stdout)
     client = store(project)
@@ -89,8 +124,17 @@ def test_a_failing_point_is_recorded_and_the_rest_promoted(run_cli, project):
 
 def test_predict_with_the_champion_alias(dask_project, prefect_api):
     project, _ = dask_project
-    result = nnflow(project, prefect_api, "predict", "--model", "champion", "--data",
-                    "data/iris.csv", "--out", "champion.csv")
+    result = nnflow(
+        project,
+        prefect_api,
+        "predict",
+        "--model",
+        "champion",
+        "--data",
+        "data/iris.csv",
+        "--out",
+        "champion.csv",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = pd.read_csv(project / "champion.csv")
     assert len(out) == 150

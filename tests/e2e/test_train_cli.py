@@ -16,22 +16,58 @@ from support import all_runs, artifact_paths, new_project, nnflow, run_id_from, 
 import nncore
 
 CONTRACT_PARAMS = {
-    "hidden_layers", "lam", "optimizer", "learning_rate", "max_iter", "tol", "batch_size",
-    "seed", "data_path", "data_digest", "n_train", "n_val", "n_test", "n_features",
+    "hidden_layers",
+    "lam",
+    "optimizer",
+    "learning_rate",
+    "max_iter",
+    "tol",
+    "batch_size",
+    "seed",
+    "data_path",
+    "data_digest",
+    "n_train",
+    "n_val",
+    "n_test",
+    "n_features",
     "n_classes",
 }
-CONTRACT_METRICS = {"cost", "train_cost", "train_accuracy", "val_accuracy",
-                    "test_accuracy", "train_seconds"}
-CONTRACT_ARTIFACTS = {"thetas.npz", "preprocessing.json", "cost_history.csv",
-                      "plots/cost_curve.png", "plots/confusion_matrix.png"}
+CONTRACT_METRICS = {
+    "cost",
+    "train_cost",
+    "train_accuracy",
+    "val_accuracy",
+    "test_accuracy",
+    "train_seconds",
+}
+CONTRACT_ARTIFACTS = {
+    "thetas.npz",
+    "preprocessing.json",
+    "cost_history.csv",
+    "plots/cost_curve.png",
+    "plots/confusion_matrix.png",
+}
 
 
 @pytest.fixture(scope="module")
 def digits_project(prefect_api, tmp_path_factory):
     """One 64-25-10 L-BFGS run on digits, shared by the assertions below."""
     project = new_project(tmp_path_factory.mktemp("digits"))
-    result = nnflow(project, prefect_api, "train", "--data", "data/digits.csv", "--hidden",
-                    "25", "--lam", "1", "--max-iter", "60", "--seed", "3")
+    result = nnflow(
+        project,
+        prefect_api,
+        "train",
+        "--data",
+        "data/digits.csv",
+        "--hidden",
+        "25",
+        "--lam",
+        "1",
+        "--max-iter",
+        "60",
+        "--seed",
+        "3",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return project, run_id_from(result.stdout)
 
@@ -61,7 +97,8 @@ def test_train_logs_every_contracted_name(trained, digits_project, tmp_path):
 
     history = client.get_metric_history(trained, "cost")
     assert [m.step for m in sorted(history, key=lambda m: m.step)] == list(
-        range(1, len(history) + 1))
+        range(1, len(history) + 1)
+    )
     assert len(history) == int(run.data.metrics["n_iter"])
     costs = np.array([m.value for m in sorted(history, key=lambda m: m.step)])
     assert costs[-1] < costs[0]
@@ -70,8 +107,11 @@ def test_train_logs_every_contracted_name(trained, digits_project, tmp_path):
     thetas = nncore.load_thetas(local)
     assert [t.shape for t in thetas] == [(65, 25), (26, 10)]
     assert nncore.thetas_sha256(thetas) == run.data.tags["thetas_sha256"]
-    prep = json.loads((tmp_path / client.download_artifacts(
-        trained, "preprocessing.json", str(tmp_path))).read_text())
+    prep = json.loads(
+        (
+            tmp_path / client.download_artifacts(trained, "preprocessing.json", str(tmp_path))
+        ).read_text()
+    )
     assert prep["classes"] == list(range(10))
 
 
@@ -80,22 +120,35 @@ def test_logged_model_agrees_with_logged_accuracies(trained, digits_project):
 
     project = digits_project[0]
     run = store(project).get_run(trained)
-    model = load_model(f"runs:/{trained}/model",
-                       tracking=f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
+    model = load_model(
+        f"runs:/{trained}/model", tracking=f"sqlite:///{project / 'mlruns' / 'mlflow.db'}"
+    )
     frame = pd.read_csv(project / "data" / "digits.csv")
     predicted = np.asarray(model.predict(frame.drop(columns=["label"]).astype("float64")))
     m = run.data.metrics
     p = {k: int(run.data.params[k]) for k in ("n_train", "n_val", "n_test")}
-    expected = (m["train_accuracy"] * p["n_train"] + m["val_accuracy"] * p["n_val"]
-                + m["test_accuracy"] * p["n_test"]) / len(frame)
+    expected = (
+        m["train_accuracy"] * p["n_train"]
+        + m["val_accuracy"] * p["n_val"]
+        + m["test_accuracy"] * p["n_test"]
+    ) / len(frame)
     assert np.mean(predicted == frame["label"].to_numpy()) == pytest.approx(expected, abs=1e-9)
     assert model.metadata.get_input_schema().input_names()[:2] == ["pixel_0", "pixel_1"]
 
 
 def test_predict_round_trip(trained, digits_project, prefect_api):
     project = digits_project[0]
-    result = nnflow(project, prefect_api, "predict", "--model", trained, "--data",
-                    "data/digits.csv", "--out", "predictions.csv")
+    result = nnflow(
+        project,
+        prefect_api,
+        "predict",
+        "--model",
+        trained,
+        "--data",
+        "data/digits.csv",
+        "--out",
+        "predictions.csv",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = pd.read_csv(project / "predictions.csv")
     assert len(out) == 1797
@@ -119,7 +172,8 @@ def test_bad_data_exits_2_with_a_failed_run_and_no_model(run_cli, project):
     assert run.info.status == "FAILED"
     assert "petal_width" in run.data.tags["failure_reason"]
     assert {"validation/validation_report.csv", "validation/validation_report.md"} <= (
-        artifact_paths(client, run.info.run_id))
+        artifact_paths(client, run.info.run_id)
+    )
     assert "thetas.npz" not in artifact_paths(client, run.info.run_id)
     assert not client.search_logged_models([run.info.experiment_id])
 
@@ -142,8 +196,14 @@ def test_bad_usage_exits_2_in_one_line(run_cli, args, expected):
 
 def test_tracking_uri_override(run_cli, project):
     other = project / "elsewhere.db"
-    result = run_cli("train", "--data", "data/iris.csv", "--max-iter", "20",
-                     env={"MLFLOW_TRACKING_URI": f"sqlite:///{other}"})
+    result = run_cli(
+        "train",
+        "--data",
+        "data/iris.csv",
+        "--max-iter",
+        "20",
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{other}"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     run_id = run_id_from(result.stdout)
     assert MlflowClient(f"sqlite:///{other}").get_run(run_id).info.status == "FINISHED"
@@ -151,16 +211,20 @@ def test_tracking_uri_override(run_cli, project):
 
 
 def test_help_does_not_import_prefect_or_mlflow():
-    code = ("import sys; from flows.cli import app; "
-            "print(sorted(m for m in ('prefect', 'mlflow', 'pandas') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys; from flows.cli import app; "
+        "print(sorted(m for m in ('prefect', 'mlflow', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 def test_unreachable_prefect_api_gives_a_hint(run_cli):
-    result = run_cli("train", "--data", "data/iris.csv",
-                     env={"PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    result = run_cli(
+        "train", "--data", "data/iris.csv", env={"PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    )
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert "unreachable" in last and "prefect server start" in last

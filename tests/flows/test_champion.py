@@ -8,8 +8,9 @@ from flows.champion import Score, best_run, promote
 from flows.tracking import Tracker
 
 
-def finished_run(tracker: Tracker, experiment_id: str, val_accuracy: float, val_cost: float,
-                 digest: str = "d1") -> str:
+def finished_run(
+    tracker: Tracker, experiment_id: str, val_accuracy: float, val_cost: float, digest: str = "d1"
+) -> str:
     """A FINISHED run carrying what promotion reads (a model URI stands in for the model)."""
     run_id = tracker.start_run(experiment_id, "point")
     tracker.log_params(run_id, {"data_digest": digest})
@@ -75,7 +76,8 @@ def test_rescorer_scores_a_logged_model_on_the_validation_rows(prefect_api, proj
 
     params = TrainParams(data="data/iris.csv", max_iter=30, seed=4)
     run = Tracker().get_run(train_flow(params))
-    rescore = rescorer(pd.read_csv("data/iris.csv"), label="label", split_seed=4,
-                       fractions=params.fractions)
+    rescore = rescorer(
+        pd.read_csv("data/iris.csv"), label="label", split_seed=4, fractions=params.fractions
+    )
     score = rescore(run.data.tags["model_uri"])
     assert score.val_accuracy == pytest.approx(run.data.metrics["val_accuracy"])

@@ -15,14 +15,14 @@ from flows.tracking import Tracker
 def task_states(flow_run_id) -> dict[str, str]:
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
     return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
 
 
 def test_new_hyperparameters_reuse_validation_and_preparation(prefect_api, project):
     train_flow(TrainParams(data="data/iris.csv", max_iter=5, lam=1.0))
-    state = train_flow(TrainParams(data="data/iris.csv", max_iter=5, lam=0.5),
-                       return_state=True)
+    state = train_flow(TrainParams(data="data/iris.csv", max_iter=5, lam=0.5), return_state=True)
     assert state.is_completed()
     states = task_states(state.state_details.flow_run_id)
     assert states["validate_dataset"] == "Cached"
@@ -34,8 +34,7 @@ def test_new_hyperparameters_reuse_validation_and_preparation(prefect_api, proje
 
 def test_a_new_split_seed_prepares_again(prefect_api, project):
     train_flow(TrainParams(data="data/iris.csv", max_iter=5, seed=11))
-    state = train_flow(TrainParams(data="data/iris.csv", max_iter=5, seed=12),
-                       return_state=True)
+    state = train_flow(TrainParams(data="data/iris.csv", max_iter=5, seed=12), return_state=True)
     assert task_states(state.state_details.flow_run_id)["prepare_matrices"] == "Completed"
 
 
