@@ -242,16 +242,7 @@ def _training_alone(repeats: int = 5) -> list[float]:
         fractions=params.fractions,
     )
     n, K = prepared.Xb_train.shape[1] - 1, prepared.Y_train.shape[1]
-    # As flows.tasks.train_config builds it (importing that module would import prefect).
-    config = nncore.TrainConfig(
-        optimizer=params.optimizer,
-        lam=params.lam,
-        learning_rate=params.learning_rate,
-        max_iter=params.max_iter,
-        tol=params.tol,
-        batch_size=params.batch_size,
-        seed=params.seed,
-    )
+    config = params.train_config()
     seconds = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", nncore.ConvergenceWarning)

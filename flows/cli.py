@@ -8,6 +8,8 @@ Exit status: 0 done; 2 bad usage or bad data (one line naming file, column, row,
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import os
 import sys
@@ -67,8 +69,7 @@ def build_params(**values) -> TrainParams:  # noqa: F821 - imported lazily
         raise UsageError(f"--{field.replace('_', '-')}: {first['msg']}") from None
 
 
-@app.command()
-def train(
+def train_options(
     data: DataOpt = "data/digits.csv",
     label: LabelOpt = "label",
     hidden: Annotated[str, typer.Option("--hidden", help="hidden sizes, e.g. 25 or 50,25")] = "25",
@@ -81,9 +82,9 @@ def train(
     seed: SeedOpt = 0,
     experiment: ExperimentOpt = None,
     register: RegisterOpt = False,
-) -> None:
-    """Validate, prepare, train and evaluate one network; log it all to MLflow."""
-    params = build_params(
+) -> TrainParams:  # noqa: F821 - imported lazily
+    """The train options (shared by `train` and `serve`), validated into TrainParams."""
+    return build_params(
         data=data,
         label=label,
         hidden=parse_layers(hidden),
@@ -97,6 +98,47 @@ def train(
         experiment=experiment,
         register_model=register,
     )
+
+
+def _evaluated_parameters(fn, skip: str = "") -> list[inspect.Parameter]:
+    """`fn`'s parameters with their (postponed, string) annotations evaluated.
+
+    One by one, rather than `inspect.signature(eval_str=True)`: TrainParams, the
+    annotation of `params` and of return values here, is imported lazily.
+    """
+    return [
+        p.replace(annotation=eval(p.annotation, fn.__globals__))
+        for p in inspect.signature(fn).parameters.values()
+        if p.name != skip
+    ]
+
+
+def with_train_options(command):
+    """Give a command the train options; it receives them validated, as `params`.
+
+    typer reads a command's options from its signature, so the wrapper's signature is the
+    command's own parameters followed by those of `train_options`.
+    """
+    options = _evaluated_parameters(train_options)
+    own = _evaluated_parameters(command, skip="params")
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        params = train_options(**{p.name: kwargs.pop(p.name) for p in options})
+        return command(params=params, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature([*own, *options])
+    wrapper.__annotations__ = {
+        **{k: v for k, v in command.__annotations__.items() if k != "params"},
+        **{k: v for k, v in train_options.__annotations__.items() if k != "return"},
+    }
+    return wrapper
+
+
+@app.command()
+@with_train_options
+def train(params: TrainParams) -> None:  # noqa: F821 - imported lazily
+    """Validate, prepare, train and evaluate one network; log it all to MLflow."""
     prepare_runtime()
     from flows.pipeline import train_flow
 
@@ -334,40 +376,16 @@ def report_sweep(parent: str) -> None:
 
 
 @app.command()
+@with_train_options
 def serve(
+    params: TrainParams,  # noqa: F821 - imported lazily
     cron: Annotated[str, typer.Option("--cron", help="when to retrain (cron)")] = "0 3 * * *",
     timezone: Annotated[str, typer.Option("--timezone", help="time zone of the cron")] = "UTC",
     with_sweep: Annotated[
         bool, typer.Option("--sweep/--no-sweep", help="also serve the sweep flow")
     ] = False,
-    data: DataOpt = "data/digits.csv",
-    label: LabelOpt = "label",
-    hidden: Annotated[str, typer.Option("--hidden", help="hidden sizes, e.g. 25 or 50,25")] = "25",
-    lam: LamOpt = 1.0,
-    optimizer: OptimizerOpt = "lbfgs",
-    learning_rate: LrOpt = 1.0,
-    max_iter: MaxIterOpt = 100,
-    tol: TolOpt = 1e-6,
-    batch_size: BatchOpt = None,
-    seed: SeedOpt = 0,
-    experiment: ExperimentOpt = None,
-    register: RegisterOpt = False,
 ) -> None:
     """Retrain on a cron schedule, one run at a time, until Ctrl-C (needs a Prefect server)."""
-    params = build_params(
-        data=data,
-        label=label,
-        hidden=parse_layers(hidden),
-        lam=lam,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        max_iter=max_iter,
-        tol=tol,
-        batch_size=batch_size,
-        seed=seed,
-        experiment=experiment,
-        register_model=register,
-    )
     prepare_runtime(prefect=False)
     from flows.serving import serve_deployments, sweep_deployment, train_deployment
 

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nncore import TrainConfig
+
 
 class TrainParams(BaseModel):
     """Everything that defines a training run (and so everything a replay needs)."""
@@ -58,6 +60,18 @@ class TrainParams(BaseModel):
     @property
     def effective_split_seed(self) -> int:
         return self.seed if self.split_seed is None else self.split_seed
+
+    def train_config(self) -> TrainConfig:
+        """The nncore training configuration these parameters describe."""
+        return TrainConfig(
+            optimizer=self.optimizer,
+            lam=self.lam,
+            learning_rate=self.learning_rate,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            batch_size=self.batch_size,
+            seed=self.seed,
+        )
 
     @property
     def hidden_layers(self) -> str:

@@ -50,15 +50,7 @@ def train_deployment(params: TrainParams, cron: str, timezone: str) -> RunnerDep
     """The train flow on `cron` with `params` as its default parameters."""
     from flows.pipeline import train_flow
 
-    return train_flow.to_deployment(
-        name=TRAIN_DEPLOYMENT,
-        schedules=[schedule(cron, timezone)],
-        concurrency_limit=one_at_a_time(),
-        parameters={"params": params.model_dump(mode="json")},
-        description=f"Retrain {params.experiment_name} on {params.data} ({cron}, {timezone})",
-        tags=TAGS,
-        entrypoint_type=EntrypointType.MODULE_PATH,
-    )
+    return _deployment(train_flow, TRAIN_DEPLOYMENT, params, cron, timezone, "Retrain")
 
 
 def sweep_deployment(params: TrainParams, cron: str, timezone: str) -> RunnerDeployment:
@@ -66,12 +58,18 @@ def sweep_deployment(params: TrainParams, cron: str, timezone: str) -> RunnerDep
     from flows.sweep import SweepParams, sweep_flow
 
     sweep = SweepParams(base=params, register_model=params.register_model)
-    return sweep_flow.to_deployment(
-        name=SWEEP_DEPLOYMENT,
+    return _deployment(sweep_flow, SWEEP_DEPLOYMENT, sweep, cron, timezone, "Sweep")
+
+
+def _deployment(flow, name: str, flow_params, cron: str, timezone: str, verb: str):
+    """A scheduled deployment of `flow`, one run at a time, `flow_params` as its defaults."""
+    base = getattr(flow_params, "base", flow_params)
+    return flow.to_deployment(
+        name=name,
         schedules=[schedule(cron, timezone)],
         concurrency_limit=one_at_a_time(),
-        parameters={"params": sweep.model_dump(mode="json")},
-        description=f"Sweep {params.experiment_name} on {params.data} ({cron}, {timezone})",
+        parameters={"params": flow_params.model_dump(mode="json")},
+        description=f"{verb} {base.experiment_name} on {base.data} ({cron}, {timezone})",
         tags=TAGS,
         entrypoint_type=EntrypointType.MODULE_PATH,
     )

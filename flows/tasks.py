@@ -96,7 +96,7 @@ def train_network(prepared: Prepared, params: TrainParams) -> tuple[nncore.Train
     n, K = prepared.Xb_train.shape[1] - 1, prepared.Y_train.shape[1]
     layers = [n, *params.hidden, K]
     thetas = nncore.init_thetas(layers, np.random.default_rng(params.seed))
-    config = train_config(params)
+    config = params.train_config()
     logger.info(
         "training %s with %s on %d rows",
         "-".join(map(str, layers)),
@@ -126,38 +126,10 @@ def train_network(prepared: Prepared, params: TrainParams) -> tuple[nncore.Train
     return result, seconds
 
 
-def train_config(params: TrainParams) -> nncore.TrainConfig:
-    return nncore.TrainConfig(
-        optimizer=params.optimizer,
-        lam=params.lam,
-        learning_rate=params.learning_rate,
-        max_iter=params.max_iter,
-        tol=params.tol,
-        batch_size=params.batch_size,
-        seed=params.seed,
-    )
-
-
 @task(cache_policy=NO_CACHE)
 def evaluate_network(thetas: list[np.ndarray], prepared: Prepared, lam: float) -> Evaluation:
     """Cost and accuracy on train/val/test, confusion matrix on test."""
     return evaluate(thetas, prepared, lam)
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def log_run(
-    tracker: Tracker,
-    run_id: str,
-    params: TrainParams,
-    data: LoadedData,
-    prepared: Prepared,
-    result: nncore.TrainResult,
-    seconds: float,
-    evaluation: Evaluation,
-    tags: dict[str, str],
-) -> None:
-    """Log params, the cost history, metrics, artifacts, the dataset and the model."""
-    record_run(tracker, run_id, params, data, prepared, result, seconds, evaluation, tags)
 
 
 def record_run(
@@ -171,7 +143,10 @@ def record_run(
     evaluation: Evaluation,
     tags: dict[str, str],
 ) -> None:
-    """The body of `log_run`, callable from other tasks (the sweep's points)."""
+    """Log params, the cost history, metrics, artifacts, the dataset and the model.
+
+    Called as is by the sweep's point tasks; the train flow runs it as the task `log_run`.
+    """
     tracker.log_params(run_id, run_params(params, data, prepared))
     tracker.log_metric_history(run_id, "cost", result.cost_history)
     tracker.log_metrics(
@@ -205,6 +180,10 @@ def record_run(
             "model_uri": model_info.model_uri,
         },
     )
+
+
+# Retried: it is all I/O against the tracking store.
+log_run = task(record_run, name="log_run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 
 
 def write_run_files(
