@@ -36,6 +36,7 @@ def evaluate(thetas: list[np.ndarray], prepared: Prepared, lam: float) -> Evalua
         Xb, Y, y = (getattr(prepared, f"{name}_{split}") for name in ("Xb", "Y", "y"))
         J, _ = cost_and_gradients(thetas, Xb, Y, lam=lam)
         metrics[f"{split}_cost"] = float(J)
-        metrics[f"{split}_accuracy"] = accuracy(y, predict(thetas, Xb))
-    y_test_pred = predict(thetas, prepared.Xb_test)
-    return Evaluation(metrics, confusion_matrix(prepared.y_test, y_test_pred, n_classes))
+        y_pred = predict(thetas, Xb)  # (m_split,)
+        metrics[f"{split}_accuracy"] = accuracy(y, y_pred)
+    # y_pred is the test split's now (the last one): predicted once, used twice.
+    return Evaluation(metrics, confusion_matrix(prepared.y_test, y_pred, n_classes))
